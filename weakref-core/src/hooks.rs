@@ -1,0 +1,178 @@
+//! The extension point for the crates built on core (proxy, finalize, collections).
+//!
+//! Those crates never reach into core's internals: they register records of their own
+//! [`RecordKind`] on an object (a proxy, a finalizer, a collection's death hook), print them the
+//! Python way with [`describe`], and pin an object's storage with [`StoragePin`]. Everything here
+//! keeps the core's guarantees: callbacks run once, newest first, with no lock held; a pin keeps
+//! the value's memory valid past the object's death, and the last pin drops the value.
+//!
+//! ```
+//! use weakref_core::hooks::{self, RecordKind};
+//! use weakref_core::unsync::{getweakrefcount, Obj};
+//!
+//! let obj = Obj::new(5);
+//! let proxy_record = hooks::shared(&obj, RecordKind::Proxy);
+//! assert_eq!(getweakrefcount(&obj), 1);
+//! let pin = hooks::StoragePin::new(&obj);
+//! drop(obj);
+//! assert!(!proxy_record.is_alive());
+//! assert_eq!(*pin.get(), 5); // the storage outlives the death while pinned
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic;
+use std::ptr::NonNull;
+
+use crate::flavor::{self, Flavor, SendIfSync};
+use crate::obj::{self, Header, Obj, DEAD, PIN};
+use crate::record;
+
+#[doc(inline)]
+pub use crate::record::RecordKind;
+use crate::record::WeakRef;
+
+/// Registers a new, unshared record of `kind` on `obj` with an optional `callback`, which runs
+/// once when `obj` dies if a handle of the record still exists then (for
+/// [`RecordKind::DeathHook`], at the instant of death; for the others, after the value's drop,
+/// newest registered first). `callback_name` is what an [`Unraisable`](crate::Unraisable)
+/// report names if the callback panics (usually `std::any::type_name` of the user's function).
+///
+/// ```
+/// use weakref_core::hooks::{self, RecordKind};
+/// use weakref_core::unsync::Obj;
+/// let obj = Obj::new(1);
+/// let fin = hooks::register(&obj, RecordKind::Finalizer, "cleanup", Some(|_: &_| println!("bye")));
+/// assert!(fin.has_callback());
+/// ```
+pub fn register<T, F, C>(
+    obj: &Obj<T, F>,
+    kind: RecordKind,
+    callback_name: &'static str,
+    callback: Option<C>,
+) -> WeakRef<T, F>
+where
+    T: 'static,
+    F: Flavor,
+    C: FnOnce(&WeakRef<T, F>) + SendIfSync<F> + 'static,
+{
+    let callback = callback.map(|c| Box::new(c) as record::Callback<T, F>);
+    record::register(obj, kind, callback, callback_name)
+}
+
+/// The shared callback-less record of `kind` on `obj` (`WeakRef` or `Proxy`), created on first
+/// use and shared while any handle to it exists.
+///
+/// ```
+/// use weakref_core::hooks::{self, RecordKind};
+/// use weakref_core::unsync::{Obj, WeakRef};
+/// let obj = Obj::new(1);
+/// let a = hooks::shared(&obj, RecordKind::Proxy);
+/// assert!(WeakRef::ptr_eq(&a, &hooks::shared(&obj, RecordKind::Proxy)));
+/// ```
+pub fn shared<T: 'static, F: Flavor>(obj: &Obj<T, F>, kind: RecordKind) -> WeakRef<T, F> {
+    record::shared(obj, kind)
+}
+
+/// Writes Python's `repr` of a record: `<weakproxy at 0x…; to 'T' at 0x…>`,
+/// `<finalize object at 0x…; for 'T' at 0x…>`, or `<… at 0x…; dead>`.
+///
+/// ```
+/// use std::fmt;
+/// use weakref_core::hooks::{self, RecordKind};
+/// use weakref_core::unsync::{Obj, WeakRef};
+/// struct Shown(WeakRef<u8>);
+/// impl fmt::Debug for Shown {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { hooks::describe(&self.0, f) }
+/// }
+/// let obj = Obj::new(1u8);
+/// let shown = Shown(hooks::shared(&obj, RecordKind::Proxy));
+/// assert!(format!("{shown:?}").starts_with("<weakproxy at 0x"));
+/// ```
+pub fn describe<T: 'static, F: Flavor>(
+    handle: &WeakRef<T, F>,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    record::describe(handle, f)
+}
+
+/// A pin on an object's storage: while it exists, the value stays in place even after the
+/// object dies, so `&T` borrowed from the pin stays valid. The object still dies on time; the
+/// value is dropped when the last pin goes (on that thread), or at death if none remains.
+///
+/// ```
+/// use weakref_core::hooks::StoragePin;
+/// use weakref_core::unsync::Obj;
+/// let obj = Obj::new(String::from("kept"));
+/// let weak = Obj::downgrade(&obj);
+/// let pin = StoragePin::new(&obj);
+/// drop(obj);
+/// assert!(!weak.is_alive());
+/// assert_eq!(pin.get(), "kept");
+/// ```
+pub struct StoragePin<T: 'static, F: Flavor> {
+    header: NonNull<Header<T>>,
+    _marker: PhantomData<(T, F, *const ())>,
+}
+
+// SAFETY: a sync pin gives `&T` on any thread (`T: Sync`) and its last drop may drop `T` on any
+// thread (`T: Send`); the pin count is changed with atomic read-modify-writes.
+unsafe impl<T: Send + Sync> Send for StoragePin<T, flavor::SyncFlavor> {}
+// SAFETY: as for `Send`: a shared pin only gives `&T`.
+unsafe impl<T: Send + Sync> Sync for StoragePin<T, flavor::SyncFlavor> {}
+
+impl<T: 'static, F: Flavor> StoragePin<T, F> {
+    /// Pins the storage of the live object `obj`.
+    ///
+    /// ```
+    /// use weakref_core::hooks::StoragePin;
+    /// use weakref_core::sync::Obj;
+    /// let obj = Obj::new(1);
+    /// let pin = StoragePin::new(&obj);
+    /// assert_eq!(*pin.get(), 1);
+    /// ```
+    pub fn new(obj: &Obj<T, F>) -> Self {
+        let header = Obj::header_ptr(obj);
+        // `obj` is a strong reference, so the object is alive and cannot die before the pin
+        // is counted; its death then sees the pin.
+        flavor::state_add::<F>(&obj.header().state, PIN);
+        StoragePin {
+            header,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The pinned value.
+    pub fn get(&self) -> &T {
+        // SAFETY: the pin keeps the header and its value alive until the pin is dropped.
+        unsafe { &self.header.as_ref().value }
+    }
+}
+
+impl<T: 'static, F: Flavor> Drop for StoragePin<T, F> {
+    /// Unpins; the last pin of a dead object drops the value.
+    ///
+    /// # Panics
+    /// Propagates a panic of `T`'s `Drop` (unless already panicking).
+    fn drop(&mut self) {
+        // SAFETY: the header is alive while this pin exists.
+        let state = unsafe { &self.header.as_ref().state };
+        let prev = flavor::state_sub::<F>(state, PIN);
+        if prev == PIN | DEAD {
+            // SAFETY: the object died and this was the last pin: nobody else reaches the value.
+            if let Some(payload) = unsafe { obj::destroy(self.header) } {
+                if std::thread::panicking() {
+                    crate::death::drop_payload(payload);
+                } else {
+                    panic::resume_unwind(payload);
+                }
+            }
+        }
+    }
+}
+
+impl<T: 'static, F: Flavor> fmt::Debug for StoragePin<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoragePin({:p})", self.header)
+    }
+}
