@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// The library crates. Miri runs over each of them; a tidy test checks that the list is complete.
-const LIBRARY_CRATES: [&str; 1] = ["weakref-core"];
+const LIBRARY_CRATES: [&str; 3] = ["weakref-core", "weakref-proxy", "weakref-finalize"];
 
 /// A task's outcome: `Err` carries the message printed before exiting non-zero.
 type Result<T = ()> = std::result::Result<T, String>;
@@ -42,13 +42,7 @@ const CI_STEPS: [Step; 8] = [
         run(cargo("doc --workspace --no-deps").env("RUSTDOCFLAGS", "-D warnings"))
     }),
     ("miri", miri),
-    ("loom", || {
-        run(
-            cargo("test -p weakref-core --release --test it --target-dir target/loom")
-                .env("RUSTFLAGS", "--cfg weakref_loom")
-                .env("LOOM_MAX_PREEMPTIONS", "2"),
-        )
-    }),
+    ("loom", loom),
     ("bench build", || {
         run(&mut cargo("bench -p weakref-benches --no-run"))
     }),
@@ -119,6 +113,18 @@ fn miri() -> Result {
         run(&mut nightly_cargo(&args))?;
     }
     Ok(())
+}
+
+/// Runs the loom models (the `it` test binary of each library crate under `cfg(weakref_loom)`).
+fn loom() -> Result {
+    let packages: Vec<String> = LIBRARY_CRATES.iter().map(|k| format!("-p {k}")).collect();
+    let args = format!(
+        "test {} --release --test it --target-dir target/loom",
+        packages.join(" ")
+    );
+    run(cargo(&args)
+        .env("RUSTFLAGS", "--cfg weakref_loom")
+        .env("LOOM_MAX_PREEMPTIONS", "2"))
 }
 
 /// Runs the soak example in release mode; `args` (after an optional leading `--`) go to the example.

@@ -1,0 +1,2 @@
+//! Python's `weakref.proxy` for Rust (being written).
+#![deny(missing_docs)]
