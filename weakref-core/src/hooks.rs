@@ -176,3 +176,32 @@ impl<T: 'static, F: Flavor> fmt::Debug for StoragePin<T, F> {
         write!(f, "StoragePin({:p})", self.header)
     }
 }
+
+/// Delivers `report` to the current unraisable hook (see [`set_unraisable_hook`]), with no lock
+/// held while the hook runs: for panics the crates built on core catch themselves (a finalizer
+/// run at exit).
+///
+/// [`set_unraisable_hook`]: crate::set_unraisable_hook
+///
+/// ```
+/// use weakref_core::{hooks, Unraisable};
+/// hooks::report_unraisable(&Unraisable {
+///     object: "<finalize object at 0x1; dead>".into(),
+///     callback: "cleanup",
+///     message: "boom".into(),
+/// }); // the default hook writes it to stderr
+/// ```
+pub fn report_unraisable(report: &crate::Unraisable) {
+    crate::unraisable::report(report);
+}
+
+/// The message of a caught panic payload, as [`Unraisable::message`](crate::Unraisable::message)
+/// wants it: the text of a `&str` or `String`, else `Box<dyn Any>`.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+/// assert_eq!(weakref_core::hooks::panic_message(&*payload), "boom");
+/// ```
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    crate::unraisable::payload_message(payload)
+}
