@@ -68,6 +68,12 @@ macro_rules! flavour_module {
             fn as_weak(&self) -> Weak<T>;
         }
 
+        impl<T: 'static, X: AsWeak<T> + ?Sized> crate::generic::AsWeakIn<T, $flavour> for X {
+            fn as_weak_in(&self) -> Weak<T> {
+                self.as_weak()
+            }
+        }
+
         impl<T: 'static> AsWeak<T> for Obj<T> {
             fn as_weak(&self) -> Weak<T> {
                 Obj::downgrade(self)

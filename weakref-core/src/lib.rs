@@ -76,6 +76,25 @@ pub mod generic {
     pub use crate::obj::{Obj, Weak};
     #[doc(inline)]
     pub use crate::record::WeakRef;
+
+    /// The flavour-generic face of `unsync::AsWeak` and `sync::AsWeak`: every type implementing
+    /// a flavour's `AsWeak<T>` implements `AsWeakIn<T, ThatFlavor>`, so code written once for
+    /// both flavours (the collections) can take `&impl AsWeakIn<T, F>`.
+    ///
+    /// ```
+    /// use weakref_core::flavor::UnsyncFlavor;
+    /// use weakref_core::generic::AsWeakIn;
+    /// use weakref_core::unsync::{Obj, WeakRef};
+    /// fn handle_of(x: &impl AsWeakIn<i32, UnsyncFlavor>) -> weakref_core::unsync::Weak<i32> {
+    ///     x.as_weak_in()
+    /// }
+    /// let obj = Obj::new(1);
+    /// assert_eq!(handle_of(&obj), handle_of(&WeakRef::new(&obj)));
+    /// ```
+    pub trait AsWeakIn<T: 'static, F: crate::flavor::Flavor> {
+        /// The [`Weak`] handle of the object this names.
+        fn as_weak_in(&self) -> Weak<T, F>;
+    }
 }
 
 /// Python's `ReferenceError`: the object a weak reference names no longer exists.
