@@ -10,7 +10,12 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// The library crates. Miri runs over each of them; a tidy test checks that the list is complete.
-const LIBRARY_CRATES: [&str; 3] = ["weakref-core", "weakref-proxy", "weakref-finalize"];
+const LIBRARY_CRATES: [&str; 4] = [
+    "weakref-core",
+    "weakref-proxy",
+    "weakref-finalize",
+    "weakref-collections",
+];
 
 /// A task's outcome: `Err` carries the message printed before exiting non-zero.
 type Result<T = ()> = std::result::Result<T, String>;
