@@ -23,3 +23,6 @@ mod unraisable;
 mod weak;
 #[cfg(not(weakref_loom))]
 mod weakref;
+
+#[cfg(weakref_loom)]
+mod loom;
