@@ -358,11 +358,7 @@ pub(crate) fn describe<T: 'static, F: Flavor>(
             } else {
                 "to"
             };
-            write!(
-                f,
-                "{to} '{}' at {value_addr:#x}>",
-                short_type_name::<T>()
-            )
+            write!(f, "{to} '{}' at {value_addr:#x}>", short_type_name::<T>())
         }
         None => f.write_str("dead>"),
     }
@@ -376,7 +372,10 @@ fn with_list<T: 'static, F: Flavor, R>(
     let header = obj.header();
     let _guard = lock(table::table().lock_for(header.idx));
     let slot = header.slot;
-    let mut list_ptr = slot.records.load(Ordering::Relaxed).cast::<RecordList<T, F>>();
+    let mut list_ptr = slot
+        .records
+        .load(Ordering::Relaxed)
+        .cast::<RecordList<T, F>>();
     if list_ptr.is_null() {
         list_ptr = Box::into_raw(Box::new(RecordList::<T, F>::new()));
         slot.records.store(list_ptr.cast::<()>(), Ordering::Release);
@@ -393,7 +392,11 @@ fn read_list<T: 'static, F: Flavor, R>(
 ) -> Option<R> {
     let header = obj.header();
     let _guard = lock(table::table().lock_for(header.idx));
-    let list_ptr = header.slot.records.load(Ordering::Relaxed).cast::<RecordList<T, F>>();
+    let list_ptr = header
+        .slot
+        .records
+        .load(Ordering::Relaxed)
+        .cast::<RecordList<T, F>>();
     // SAFETY: as in `with_list`: locked, and the object is alive.
     unsafe { list_ptr.as_ref() }.map(f)
 }
@@ -473,7 +476,10 @@ fn unlink<T: 'static, F: Flavor>(rec: &Arc<Record<T, F>>) {
         if word::version(current) != target.version() || word::count(current) == 0 {
             return;
         }
-        let list_ptr = slot.records.load(Ordering::Relaxed).cast::<RecordList<T, F>>();
+        let list_ptr = slot
+            .records
+            .load(Ordering::Relaxed)
+            .cast::<RecordList<T, F>>();
         if list_ptr.is_null() {
             return;
         }

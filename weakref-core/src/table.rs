@@ -284,7 +284,8 @@ pub(crate) fn free_slot(idx: u32, slot: &Slot) {
         lock(&table.pool).retired += 1;
         return;
     }
-    slot.word.store(word::pack(version + 1, 0), Ordering::Release);
+    slot.word
+        .store(word::pack(version + 1, 0), Ordering::Release);
     let cached = with_local(|local| {
         let mut free = local.free.borrow_mut();
         free.push(idx);
