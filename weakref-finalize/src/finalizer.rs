@@ -82,45 +82,38 @@ impl<T: 'static, R: 'static, F: Scope> State<T, R, F> {
         self.func_name
     }
 
-    /// Flips `alive` to false; true for the one caller that did it.
-    fn kill(&self) -> bool {
-        let won = self
-            .alive
-            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if won {
-            scope::died();
+    /// Flips `alive` to false and withdraws the finalizer from its scope's registry; for the
+    /// one caller that did it, returns the function (and lets go of the record) and whether the
+    /// scope's exit run is over (then the function must not run).
+    fn kill(&self) -> Option<(F::Func<R>, bool)> {
+        if !self.alive.load(Ordering::Acquire) {
+            return None;
         }
-        won
-    }
-
-    /// After winning [`State::kill`]: withdraws from the registry, lets go of the record and
-    /// takes the function. Also says whether the scope's exit run is over (then the function
-    /// must not run).
-    fn finish(&self) -> (Option<F::Func<R>>, bool) {
-        let (entry, over) = scope::withdraw::<F>(self.seq);
+        let (entry, over) = scope::take::<F>(self.seq, || {
+            self.alive
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })?;
         let record = lock(&self.link).record.take();
         let func = lock(&self.func).take();
         // Dropping the record handle unlinks the record if the object is alive; the registry
         // entry is a handle of this very state. Both are dropped with no lock held.
         drop(record);
         drop(entry);
-        (func, over)
+        // The winner takes the function, which is there until then.
+        func.map(|func| (func, over))
     }
 
     /// The record's callback: the object died.
     pub(crate) fn run_by_death(&self) {
-        if !self.kill() {
+        let Some((func, over)) = self.kill() else {
             return;
-        }
-        let (func, over) = self.finish();
-        if let Some(func) = func {
-            if over {
-                drop(func);
-            } else {
-                // A panic goes to core, which reports it to the unraisable hook.
-                drop(func());
-            }
+        };
+        if over {
+            drop(func);
+        } else {
+            // A panic goes to core, which reports it to the unraisable hook.
+            drop(func());
         }
     }
 
@@ -146,11 +139,12 @@ impl<T: 'static, R: 'static, F: Scope> Entry for State<T, R, F> {
     }
 
     fn run_at_exit(&self) {
-        if !self.atexit() || !self.kill() {
+        if !self.atexit() {
             return;
         }
-        let (func, over) = self.finish();
-        let Some(func) = func else { return };
+        let Some((func, over)) = self.kill() else {
+            return;
+        };
         if over {
             // Another exit run of this scope finished meanwhile.
             drop(func);
@@ -216,11 +210,7 @@ impl<T: 'static, R: 'static, F: Scope> Finalizer<T, R, F> {
     /// # Panics
     /// Propagates a panic of the function (as Python raises); the finalizer is dead afterwards.
     pub fn call(&self) -> Option<R> {
-        if !self.state.kill() {
-            return None;
-        }
-        let (func, over) = self.state.finish();
-        let func = func?;
+        let (func, over) = self.state.kill()?;
         if over {
             drop(func);
             return None;
@@ -247,13 +237,8 @@ impl<T: 'static, R: 'static, F: Scope> Finalizer<T, R, F> {
     /// ```
     pub fn detach(&self) -> Option<(Obj<T, F>, F::Func<R>)> {
         let obj = self.peek()?;
-        if !self.state.kill() {
-            drop(obj);
-            return None;
-        }
-        let (func, _) = self.state.finish();
-        match func {
-            Some(func) => Some((obj, func)),
+        match self.state.kill() {
+            Some((func, _)) => Some((obj, func)),
             None => {
                 drop(obj);
                 None

@@ -119,11 +119,6 @@ pub(crate) fn born() -> u64 {
     NEXT_SEQ.fetch_add(1, StdOrdering::Relaxed)
 }
 
-/// A finalizer died (it ran, was detached, or its object died).
-pub(crate) fn died() {
-    PENDING.fetch_sub(1, StdOrdering::Relaxed);
-}
-
 /// Alive finalizers of both flavours, all threads.
 pub(crate) fn pending() -> usize {
     PENDING.load(StdOrdering::Relaxed)
@@ -147,11 +142,26 @@ pub(crate) fn enroll<T: 'static, R: 'static, S: Scope>(seq: u64, state: &Arc<Sta
     }
 }
 
-/// Removes a finalizer that just died from its scope's registry. Returns the removed entry (to
-/// be dropped by the caller, with no lock held) and whether the scope's exit run is over.
-pub(crate) fn withdraw<S: Scope>(seq: u64) -> (Option<Arc<S::Entry>>, bool) {
-    S::with_registry(|registry| (registry.entries.remove(&seq), registry.over))
-        .unwrap_or((None, true))
+/// Takes a finalizer out of its scope: `kill` (which flips the finalizer's `alive` switch)
+/// runs under the registry's lock, so whether the scope's exit run is over is decided in one
+/// step with it: a finalizer taken before the run ends still runs its function. Returns `None`
+/// if `kill` failed, else the finalizer's registry entry (to be dropped by the caller, with no
+/// lock held) and whether the scope's exit run is over.
+pub(crate) fn take<S: Scope>(
+    seq: u64,
+    kill: impl Fn() -> bool,
+) -> Option<(Option<Arc<S::Entry>>, bool)> {
+    let taken =
+        S::with_registry(|registry| kill().then(|| (registry.entries.remove(&seq), registry.over)));
+    let taken = match taken {
+        Some(taken) => taken,
+        // The registry is gone (thread teardown): its exit run is over.
+        None => kill().then_some((None, true)),
+    };
+    if taken.is_some() {
+        PENDING.fetch_sub(1, StdOrdering::Relaxed);
+    }
+    taken
 }
 
 /// An `atexit` flag changed: the exit run re-reads the registry.
