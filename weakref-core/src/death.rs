@@ -55,11 +55,12 @@ unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
 ///
 /// # Safety
 /// The slot's count just reached zero through this thread; `header` is that object's header.
+#[inline(never)]
 pub(crate) unsafe fn die<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     // SAFETY: the header lives until step 2, which has not started.
-    let (idx, slot) = unsafe { (header.as_ref().idx, header.as_ref().slot) };
+    let (idx, slot) = unsafe { (header.as_ref().meta.idx, header.as_ref().meta.slot) };
     let records = record::take_at_death::<T, F>(idx, slot);
-    complete(Pending {
+    complete::<T, F>(Pending {
         header: header.as_ptr().cast::<u8>(),
         idx,
         slot,
@@ -74,7 +75,7 @@ pub(crate) unsafe fn die<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
 /// The slot's count was just set to zero by this thread and the header is already freed.
 pub(crate) unsafe fn die_without_value<T: 'static, F: Flavor>(idx: u32, slot: &'static Slot) {
     let records = record::take_at_death::<T, F>(idx, slot);
-    complete(Pending {
+    complete::<T, F>(Pending {
         header: ptr::null_mut(),
         idx,
         slot,
@@ -91,9 +92,7 @@ fn run(pending: Pending) -> Option<Payload> {
 
 /// Runs the queued deaths until the queue is empty; keeps the first panic in `first`.
 fn drain(local: &Local, first: &mut Option<Payload>) {
-    loop {
-        let next = local.queue.borrow_mut().pop_front();
-        let Some(pending) = next else { break };
+    while let Some(pending) = table::next_queued_death(local) {
         keep_first(first, run(pending));
     }
 }
@@ -112,17 +111,23 @@ pub(crate) fn drop_payload(payload: Payload) {
 }
 
 /// Runs steps 2–4 now (draining nested deaths after), or queues them.
-fn complete(pending: Pending) {
+#[inline]
+fn complete<T: 'static, F: Flavor>(pending: Pending) {
     let mut pending = Some(pending);
     let outcome = table::with_local(|local| {
         if local.depth.get() > 0 {
             let queued = pending.take().expect("pending is taken once");
-            local.queue.borrow_mut().push_back(queued);
+            // Thread teardown may have taken the queue: then the death completes below.
+            pending = table::queue_death(local, queued);
             return None;
         }
         local.depth.set(1);
-        let mut first = run(pending.take().expect("pending is taken once"));
-        drain(local, &mut first);
+        let outermost = pending.take().expect("pending is taken once");
+        // SAFETY: built by `die` or `die_without_value` for this `T` and `F`; runs once.
+        let mut first = unsafe { finish::<T, F>(&outermost) };
+        if local.queued.get() > 0 {
+            drain(local, &mut first);
+        }
         local.depth.set(0);
         first
     });
@@ -133,8 +138,13 @@ fn complete(pending: Pending) {
         (None, None) => None,
     };
     if let Some(payload) = panic {
-        panic::resume_unwind(payload);
+        resume(payload);
     }
+}
+
+#[cold]
+fn resume(payload: Payload) -> ! {
+    panic::resume_unwind(payload)
 }
 
 /// Leaves one level of `defer_deaths`; the outermost level drains the queue.

@@ -5,7 +5,11 @@
 //! stores for one thread, read-modify-write atomics for many), whether the handles are `Send`
 //! and `Sync`, and whether callbacks must be `Send` (the [`SendIfSync`] bound).
 
-use crate::primitive::{fence, AtomicU32, AtomicU64, Ordering};
+use std::ptr::NonNull;
+
+use crate::obj::Meta;
+use crate::primitive::{fence, AtomicU32, Ordering};
+use crate::table::Slot;
 
 mod sealed {
     pub trait Sealed {}
@@ -94,16 +98,22 @@ pub(crate) fn count_overflow() -> ! {
     std::process::abort()
 }
 
-/// Adds one strong reference to a live slot's word. The caller holds a strong reference.
+// Where the strong count lives. `sync`: in the slot's word (`version << 32 | count`), so that
+// one compare-and-swap decides an upgrade racing the last drop. `unsync`: in the object's
+// `Meta` (like `Rc`), while the slot's word reads `version << 32 | 1` alive and
+// `version << 32 | 0` dead; clone and drop then never touch the table, and an upgrade only reads
+// the slot. One thread owns every handle of an unsync object, so its counts use plain loads and
+// stores of the same atomics.
+
+/// Adds one strong reference to a live object. The caller holds a strong reference.
 #[inline]
-pub(crate) fn add_strong<F: Flavor>(slot_word: &AtomicU64) {
+pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
     let prev = if F::SYNC {
-        slot_word.fetch_add(1, Ordering::Relaxed)
+        meta.slot.word.fetch_add(1, Ordering::Relaxed)
     } else {
-        // One thread owns every handle of an unsync object: a load and a store suffice.
-        let prev = slot_word.load(Ordering::Relaxed);
-        slot_word.store(prev + 1, Ordering::Relaxed);
-        prev
+        let prev = meta.strong.load(Ordering::Relaxed);
+        meta.strong.store(prev + 1, Ordering::Relaxed);
+        u64::from(prev)
     };
     if word::count(prev) >= word::MAX_COUNT {
         count_overflow();
@@ -112,60 +122,114 @@ pub(crate) fn add_strong<F: Flavor>(slot_word: &AtomicU64) {
 
 /// Drops one strong reference; true when it was the last one (the instant of death).
 #[inline]
-pub(crate) fn sub_strong<F: Flavor>(slot_word: &AtomicU64) -> bool {
+pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
     if F::SYNC {
-        let prev = slot_word.fetch_sub(1, Ordering::Release);
+        let prev = meta.slot.word.fetch_sub(1, Ordering::Release);
         if word::count(prev) == 1 {
             fence(Ordering::Acquire);
             return true;
         }
         false
     } else {
-        let prev = slot_word.load(Ordering::Relaxed);
-        slot_word.store(prev - 1, Ordering::Relaxed);
-        word::count(prev) == 1
-    }
-}
-
-/// Adds a strong reference if the slot still holds `version` with a non-zero count.
-#[inline]
-pub(crate) fn try_upgrade<F: Flavor>(slot_word: &AtomicU64, version: u32) -> bool {
-    let mut current = slot_word.load(Ordering::Relaxed);
-    loop {
-        if word::version(current) != version || word::count(current) == 0 {
-            return false;
-        }
-        if word::count(current) >= word::MAX_COUNT {
-            count_overflow();
-        }
-        if !F::SYNC {
-            slot_word.store(current + 1, Ordering::Relaxed);
+        let prev = meta.strong.load(Ordering::Relaxed);
+        meta.strong.store(prev - 1, Ordering::Relaxed);
+        if prev == 1 {
+            mark_dead(meta.slot);
             return true;
         }
-        match slot_word.compare_exchange_weak(
-            current,
-            current + 1,
-            Ordering::Acquire,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => return true,
-            Err(actual) => current = actual,
-        }
+        false
     }
 }
 
-/// Replaces `current` with `new` if the word still equals `current`.
+/// Unsync: the slot's word now reads dead (count bit cleared, version kept until the free).
 #[inline]
-pub(crate) fn replace_word<F: Flavor>(slot_word: &AtomicU64, current: u64, new: u64) -> bool {
+fn mark_dead(slot: &Slot) {
+    let current = slot.word.load(Ordering::Relaxed);
+    slot.word
+        .store(current & !word::COUNT_MASK, Ordering::Relaxed);
+}
+
+/// Adds a strong reference if the slot still holds the live object of `version`; returns that
+/// object's `Meta`.
+#[inline]
+pub(crate) fn try_upgrade<F: Flavor>(slot: &Slot, version: u32) -> Option<NonNull<Meta>> {
     if F::SYNC {
-        slot_word
-            .compare_exchange(current, new, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    } else if slot_word.load(Ordering::Relaxed) == current {
-        slot_word.store(new, Ordering::Relaxed);
-        true
+        let mut current = slot.word.load(Ordering::Relaxed);
+        loop {
+            if word::version(current) != version || word::count(current) == 0 {
+                return None;
+            }
+            if word::count(current) >= word::MAX_COUNT {
+                count_overflow();
+            }
+            match slot.word.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>())
     } else {
-        false
+        if slot.word.load(Ordering::Relaxed) != word::pack(version, 1) {
+            return None;
+        }
+        let meta = NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>())?;
+        // SAFETY: the slot holds the live unsync object of `version`, whose allocation starts
+        // with `meta` and stays allocated while it is alive; only this thread touches it.
+        add_strong::<F>(unsafe { meta.as_ref() });
+        Some(meta)
+    }
+}
+
+/// `try_unwrap`'s death: takes the count from exactly 1 to 0 (the instant of death), or does
+/// nothing and returns false.
+pub(crate) fn try_kill<F: Flavor>(meta: &Meta) -> bool {
+    if F::SYNC {
+        let current = meta.slot.word.load(Ordering::Relaxed);
+        if word::count(current) != 1 {
+            return false;
+        }
+        let dead = word::pack(word::version(current), 0);
+        meta.slot
+            .word
+            .compare_exchange(current, dead, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    } else {
+        if meta.strong.load(Ordering::Relaxed) != 1 {
+            return false;
+        }
+        meta.strong.store(0, Ordering::Relaxed);
+        mark_dead(meta.slot);
+        true
+    }
+}
+
+/// The strong count of a live object.
+pub(crate) fn strong_count_of<F: Flavor>(meta: &Meta) -> usize {
+    if F::SYNC {
+        word::count(meta.slot.word.load(Ordering::Relaxed)) as usize
+    } else {
+        meta.strong.load(Ordering::Relaxed) as usize
+    }
+}
+
+/// The strong count of the object of `version` in `slot`; 0 once it is dead.
+pub(crate) fn weak_strong_count<F: Flavor>(slot: &Slot, version: u32) -> usize {
+    let current = slot.word.load(Ordering::Acquire);
+    if word::version(current) != version || word::count(current) == 0 {
+        return 0;
+    }
+    if F::SYNC {
+        return word::count(current) as usize;
+    }
+    match NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>()) {
+        // SAFETY: as in `try_upgrade`: the live unsync object's allocation, on its own thread.
+        Some(meta) => unsafe { meta.as_ref() }.strong.load(Ordering::Relaxed) as usize,
+        None => 0,
     }
 }
 

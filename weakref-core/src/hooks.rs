@@ -24,9 +24,11 @@ use std::marker::PhantomData;
 use std::panic;
 use std::ptr::NonNull;
 
-use crate::flavor::{self, Flavor, SendIfSync};
+use crate::flavor::{self, word, Flavor, SendIfSync};
 use crate::obj::{self, Header, Obj, DEAD, PIN};
+use crate::primitive::{lock, Ordering};
 use crate::record;
+use crate::table;
 
 #[doc(inline)]
 pub use crate::record::RecordKind;
@@ -112,6 +114,7 @@ pub fn describe<T: 'static, F: Flavor>(
 /// ```
 pub struct StoragePin<T: 'static, F: Flavor> {
     header: NonNull<Header<T>>,
+    version: u32,
     _marker: PhantomData<(T, F, *const ())>,
 }
 
@@ -133,19 +136,44 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
     /// ```
     pub fn new(obj: &Obj<T, F>) -> Self {
         let header = Obj::header_ptr(obj);
+        let meta = obj.meta();
         // `obj` is a strong reference, so the object is alive and cannot die before the pin
-        // is counted; its death then sees the pin.
-        flavor::state_add::<F>(&obj.header().state, PIN);
+        // is counted; its death then sees the pin. In `sync`, `Obj::try_unwrap` checks pins and
+        // takes the count to zero under the slot's lock shard: pinning under it too means a pin
+        // is either seen by that check or added while the caller's strong reference makes the
+        // count at least 2, so that `try_unwrap` fails.
+        let _guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx)));
+        flavor::state_add::<F>(&meta.state, PIN);
         StoragePin {
             header,
+            version: Obj::downgrade(obj).version(),
             _marker: PhantomData,
         }
     }
 
-    /// The pinned value.
+    /// The pinned value. It stays readable after the object died, until the pin is dropped.
     pub fn get(&self) -> &T {
         // SAFETY: the pin keeps the header and its value alive until the pin is dropped.
         unsafe { &self.header.as_ref().value }
+    }
+
+    /// Whether the pinned object is still alive: two loads, no table lookup.
+    ///
+    /// ```
+    /// use weakref_core::hooks::StoragePin;
+    /// use weakref_core::unsync::Obj;
+    /// let obj = Obj::new(1);
+    /// let pin = StoragePin::new(&obj);
+    /// assert!(pin.is_alive());
+    /// drop(obj);
+    /// assert!(!pin.is_alive());
+    /// ```
+    #[inline]
+    pub fn is_alive(&self) -> bool {
+        // SAFETY: the header is alive while this pin exists; its slot is never freed.
+        let slot = unsafe { self.header.as_ref().meta.slot };
+        let current = slot.word.load(Ordering::Acquire);
+        word::version(current) == self.version && word::count(current) > 0
     }
 }
 
@@ -156,7 +184,7 @@ impl<T: 'static, F: Flavor> Drop for StoragePin<T, F> {
     /// Propagates a panic of `T`'s `Drop` (unless already panicking).
     fn drop(&mut self) {
         // SAFETY: the header is alive while this pin exists.
-        let state = unsafe { &self.header.as_ref().state };
+        let state = unsafe { &self.header.as_ref().meta.state };
         let prev = flavor::state_sub::<F>(state, PIN);
         if prev == PIN | DEAD {
             // SAFETY: the object died and this was the last pin: nobody else reaches the value.

@@ -13,17 +13,27 @@ use std::ptr::{self, NonNull};
 
 use crate::death;
 use crate::flavor::{self, word, Flavor};
-use crate::primitive::{AtomicU32, Ordering};
+use crate::primitive::{lock, AtomicU32, Ordering};
 use crate::table::{self, Slot, NO_SLOT};
+
+/// The bookkeeping at the start of every object's allocation, whatever its type: the slot's
+/// `ptr` points here, so a `Weak` can reach it without knowing `T`.
+#[repr(C)]
+pub(crate) struct Meta {
+    pub(crate) slot: &'static Slot,
+    pub(crate) idx: u32,
+    /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
+    pub(crate) state: AtomicU32,
+    /// The strong count of an unsync object (the sync count lives in the slot's word, where
+    /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync.
+    pub(crate) strong: AtomicU32,
+}
 
 /// The heap allocation of an object: bookkeeping first, the value last (so that a later
 /// unsizing cast to `Header<dyn Trait>` stays possible).
 #[repr(C)]
 pub(crate) struct Header<T> {
-    pub(crate) slot: &'static Slot,
-    pub(crate) idx: u32,
-    /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
-    pub(crate) state: AtomicU32,
+    pub(crate) meta: Meta,
     pub(crate) value: ManuallyDrop<T>,
 }
 
@@ -106,9 +116,12 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
     /// Puts `value` in the slot just allocated and makes the object alive with one strong count.
     fn publish(new_slot: table::NewSlot, value: T) -> Self {
         let header = Box::new(Header {
-            slot: new_slot.slot,
-            idx: new_slot.idx,
-            state: AtomicU32::new(0),
+            meta: Meta {
+                slot: new_slot.slot,
+                idx: new_slot.idx,
+                state: AtomicU32::new(0),
+                strong: AtomicU32::new(1),
+            },
             value: ManuallyDrop::new(value),
         });
         // SAFETY: `Box::into_raw` never returns null.
@@ -169,6 +182,12 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
         Self::publish(new_slot, value)
     }
 
+    /// The bookkeeping of this object.
+    #[inline]
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.header().meta
+    }
+
     /// The header of this object.
     #[inline]
     pub(crate) fn header(&self) -> &Header<T> {
@@ -209,9 +228,9 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
     /// assert!(weak.is_alive());
     /// ```
     pub fn downgrade(this: &Self) -> Weak<T, F> {
-        let header = this.header();
-        let version = word::version(header.slot.word.load(Ordering::Relaxed));
-        Weak::from_parts(header.idx, version)
+        let meta = this.meta();
+        let version = word::version(meta.slot.word.load(Ordering::Relaxed));
+        Weak::from_parts(meta.idx, version)
     }
 
     /// How many `Obj`s to this object exist.
@@ -222,7 +241,7 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
     /// assert_eq!(Obj::strong_count(&obj), 1);
     /// ```
     pub fn strong_count(this: &Self) -> usize {
-        word::count(this.header().slot.word.load(Ordering::Relaxed)) as usize
+        flavor::strong_count_of::<F>(this.meta())
     }
 
     /// The address of the value.
@@ -263,26 +282,23 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
     /// assert!(!weak.is_alive());
     /// ```
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
-        let header = this.header();
-        let slot = header.slot;
-        if header.state.load(Ordering::Acquire) >= PIN {
+        let meta = this.meta();
+        let slot = meta.slot;
+        // In `sync`, pins are added under the slot's lock shard (`StoragePin::new`): holding it
+        // across the check and the kill means no pin can slip in between.
+        let guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx)));
+        if meta.state.load(Ordering::Acquire) >= PIN || !flavor::try_kill::<F>(meta) {
+            drop(guard);
             return Err(this);
         }
-        let current = slot.word.load(Ordering::Relaxed);
-        if word::count(current) != 1 {
-            return Err(this);
-        }
-        let dead = word::pack(word::version(current), 0);
-        if !flavor::replace_word::<F>(&slot.word, current, dead) {
-            return Err(this);
-        }
+        drop(guard);
         // The instant of death has passed: no pin can be added any more (pins need an upgrade).
         let ptr = Obj::into_header_ptr(this);
         // SAFETY: we held the only strong reference and no pin, so nobody else reads the value;
         // we move it out and free the header without dropping the value again.
         let value = unsafe {
             let value = ManuallyDrop::into_inner(ptr::read(&(*ptr.as_ptr()).value));
-            let idx = (*ptr.as_ptr()).idx;
+            let idx = (*ptr.as_ptr()).meta.idx;
             drop(Box::from_raw(ptr.as_ptr()));
             death::die_without_value::<T, F>(idx, slot);
             value
@@ -295,7 +311,7 @@ impl<T: 'static, F: Flavor> Clone for Obj<T, F> {
     /// One more strong reference.
     #[inline]
     fn clone(&self) -> Self {
-        flavor::add_strong::<F>(&self.header().slot.word);
+        flavor::add_strong::<F>(self.meta());
         Obj {
             ptr: self.ptr,
             _marker: PhantomData,
@@ -306,7 +322,7 @@ impl<T: 'static, F: Flavor> Clone for Obj<T, F> {
 impl<T: 'static, F: Flavor> Drop for Obj<T, F> {
     #[inline]
     fn drop(&mut self) {
-        if flavor::sub_strong::<F>(&self.header().slot.word) {
+        if flavor::sub_strong::<F>(self.meta()) {
             // SAFETY: that was the last strong reference: the object is dead and this thread
             // owns the rest of its death.
             unsafe { death::die::<T, F>(self.ptr) };
@@ -448,14 +464,11 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     #[inline]
     pub fn upgrade(&self) -> Option<Obj<T, F>> {
         let slot = self.slot()?;
-        if !flavor::try_upgrade::<F>(&slot.word, self.version.get()) {
-            return None;
-        }
-        let ptr = slot.ptr.load(Ordering::Relaxed).cast::<Header<T>>();
+        let meta = flavor::try_upgrade::<F>(slot, self.version.get())?;
         // SAFETY: the upgrade added a strong count to the live object of this version, whose
-        // header `ptr` has pointed to since before any handle to it existed; handles of one
-        // version always name one object of type `T` and flavour `F`.
-        Some(unsafe { Obj::from_header_ptr(NonNull::new_unchecked(ptr)) })
+        // header starts with `meta`; handles of one version always name one object of type `T`
+        // and flavour `F`.
+        Some(unsafe { Obj::from_header_ptr(meta.cast::<Header<T>>()) })
     }
 
     /// Whether the object is still alive.
@@ -481,14 +494,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     pub fn strong_count(&self) -> usize {
         match self.slot() {
             None => 0,
-            Some(slot) => {
-                let current = slot.word.load(Ordering::Acquire);
-                if word::version(current) == self.version.get() {
-                    word::count(current) as usize
-                } else {
-                    0
-                }
-            }
+            Some(slot) => flavor::weak_strong_count::<F>(slot, self.version.get()),
         }
     }
 
@@ -577,8 +583,14 @@ pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(
 ) -> Option<death::Payload> {
     // SAFETY: the header stays allocated until its value is dropped, which only this call or
     // the last unpin does, decided by the `DEAD` bit below.
-    let state = unsafe { &header.as_ref().state };
-    let prev = flavor::state_add::<F>(state, DEAD);
+    let state = unsafe { &header.as_ref().meta.state };
+    // No strong reference is left, so no pin can be added any more (a pin needs one): when the
+    // state reads unpinned, nobody else will ever touch it and the value can go at once.
+    let prev = if state.load(Ordering::Acquire) == 0 {
+        0
+    } else {
+        flavor::state_add::<F>(state, DEAD)
+    };
     if prev >= PIN {
         // The last pinning handle drops the value.
         return None;

@@ -369,9 +369,9 @@ fn with_list<T: 'static, F: Flavor, R>(
     obj: &Obj<T, F>,
     f: impl FnOnce(&mut RecordList<T, F>) -> R,
 ) -> R {
-    let header = obj.header();
-    let _guard = lock(table::table().lock_for(header.idx));
-    let slot = header.slot;
+    let meta = obj.meta();
+    let _guard = lock(table::table().lock_for(meta.idx));
+    let slot = meta.slot;
     let mut list_ptr = slot
         .records
         .load(Ordering::Relaxed)
@@ -390,9 +390,9 @@ fn read_list<T: 'static, F: Flavor, R>(
     obj: &Obj<T, F>,
     f: impl FnOnce(&RecordList<T, F>) -> R,
 ) -> Option<R> {
-    let header = obj.header();
-    let _guard = lock(table::table().lock_for(header.idx));
-    let list_ptr = header
+    let meta = obj.meta();
+    let _guard = lock(table::table().lock_for(meta.idx));
+    let list_ptr = meta
         .slot
         .records
         .load(Ordering::Relaxed)
@@ -503,10 +503,16 @@ fn unlink<T: 'static, F: Flavor>(rec: &Arc<Record<T, F>>) {
 
 /// Step 1: takes the record list of the object that just died and runs its death hooks.
 /// Returns the list (type-erased) or null.
+#[inline]
 pub(crate) fn take_at_death<T: 'static, F: Flavor>(idx: u32, slot: &Slot) -> *mut () {
     if slot.records.load(Ordering::Acquire).is_null() {
         return ptr::null_mut();
     }
+    take_records::<T, F>(idx, slot)
+}
+
+#[cold]
+fn take_records<T: 'static, F: Flavor>(idx: u32, slot: &Slot) -> *mut () {
     let list_ptr = {
         let _guard = lock(table::table().lock_for(idx));
         slot.records.swap(ptr::null_mut(), Ordering::AcqRel)

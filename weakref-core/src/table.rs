@@ -21,10 +21,14 @@ const RETIRED_VERSION: u32 = u32::MAX;
 /// The index of no slot: the index of `Weak::new()`.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// log2 of the first chunk's length; chunk `b` holds `2^(b + FIRST_CHUNK_LOG)` slots.
-const FIRST_CHUNK_LOG: u32 = 5;
-/// Enough chunks to cover every index below `NO_SLOT`.
-const N_CHUNKS: usize = 28;
+/// log2 of a chunk's length: chunks hold 4096 slots.
+const CHUNK_LOG: u32 = 12;
+/// How many chunks the directory can hold: at most `N_CHUNKS << CHUNK_LOG` slots (2^29)
+/// ever exist. (A small directory under loom, which models every atomic it creates.)
+#[cfg(not(weakref_loom))]
+const N_CHUNKS: usize = 1 << 17;
+#[cfg(weakref_loom)]
+const N_CHUNKS: usize = 4;
 /// Free indices moved between a thread's cache and the shared pool at a time.
 const BATCH: usize = 32;
 /// A thread's cache gives a batch back to the pool when it holds more than this.
@@ -68,18 +72,21 @@ pub(crate) struct SlotTable {
     locks: [Mutex<()>; N_LOCKS],
 }
 
-/// Which chunk holds `idx`, and where in it.
+/// Which chunk holds `idx`, and where in it. (Plain shifts: no `leading_zeros`, whose `bsr`
+/// form carries a false dependency that made every upgrade several times slower.)
 #[inline]
 fn chunk_of(idx: u32) -> (usize, usize) {
-    let shifted = u64::from(idx) + (1 << FIRST_CHUNK_LOG);
-    let bucket = 63 - shifted.leading_zeros() - FIRST_CHUNK_LOG;
-    let offset = shifted - (1 << (bucket + FIRST_CHUNK_LOG));
-    (bucket as usize, offset as usize)
+    (
+        (idx >> CHUNK_LOG) as usize,
+        (idx & ((1 << CHUNK_LOG) - 1)) as usize,
+    )
 }
 
-fn chunk_len(bucket: usize) -> usize {
-    1 << (bucket as u32 + FIRST_CHUNK_LOG)
-}
+/// The number of slots in a chunk.
+const CHUNK_LEN: usize = 1 << CHUNK_LOG;
+
+/// The first index that cannot be handed out.
+const INDEX_LIMIT: u64 = (N_CHUNKS as u64) << CHUNK_LOG;
 
 impl SlotTable {
     #[cfg(not(weakref_loom))]
@@ -114,8 +121,8 @@ impl SlotTable {
         let (bucket, offset) = chunk_of(idx);
         let base = self.chunks[bucket].load(Ordering::Acquire);
         assert!(!base.is_null(), "slot index {idx} was never allocated");
-        // SAFETY: `base` points to a leaked chunk of `chunk_len(bucket)` slots that is never
-        // freed or moved, and `chunk_of` puts `offset` below that length.
+        // SAFETY: `base` points to a leaked chunk of `CHUNK_LEN` slots that is never freed or
+        // moved, and `chunk_of` puts `offset` below that length.
         unsafe { &*base.add(offset) }
     }
 
@@ -134,10 +141,13 @@ impl SlotTable {
         }
         let start = pool.next;
         // Fresh indices come in aligned batches of 32, so one batch lies in one chunk.
-        assert!(start < NO_SLOT - BATCH as u32, "weakref slot table is full");
+        assert!(
+            u64::from(start) + (BATCH as u64) <= INDEX_LIMIT,
+            "weakref slot table is full ({INDEX_LIMIT} slots)"
+        );
         let (bucket, _) = chunk_of(start);
         if self.chunks[bucket].load(Ordering::Acquire).is_null() {
-            let chunk: Box<[Slot]> = (0..chunk_len(bucket)).map(|_| Slot::new()).collect();
+            let chunk: Box<[Slot]> = (0..CHUNK_LEN).map(|_| Slot::new()).collect();
             let base = Box::into_raw(chunk).cast::<Slot>();
             self.chunks[bucket].store(base, Ordering::Release);
         }
@@ -180,24 +190,36 @@ pub(crate) fn table() -> &'static SlotTable {
     &TABLE
 }
 
-/// What each thread keeps: its free-slot cache and its death queue.
+/// What each thread keeps on the hot paths: its free-slot cache and its death depth.
+///
+/// It has no destructor, so it is reachable at every moment of a thread's life (also while
+/// other thread-locals are torn down) and each access is a plain thread-local offset. Slots
+/// cached here go back to the pool from `FlushOnExit`'s destructor.
 pub(crate) struct Local {
-    free: RefCell<Vec<u32>>,
+    free: [Cell<u32>; CACHE_CAP],
+    free_len: Cell<usize>,
+    /// Whether `FLUSH_ON_EXIT` is armed for this thread.
+    flush_armed: Cell<bool>,
     /// Non-zero while this thread processes a death or runs inside `defer_deaths`.
     pub(crate) depth: Cell<u32>,
-    /// Deaths whose steps 2–4 wait for the outermost death or `defer_deaths` on this thread.
-    pub(crate) queue: RefCell<VecDeque<Pending>>,
+    /// How many deaths wait in `QUEUE`.
+    pub(crate) queued: Cell<usize>,
     /// The version the next slot allocated on this thread starts at, at least (tests only).
     forced_version: Cell<u32>,
 }
+
+/// Capacity of a thread's free-slot cache.
+const CACHE_CAP: usize = CACHE_MAX + 1;
 
 impl Local {
     #[cfg(not(weakref_loom))]
     const fn new() -> Local {
         Local {
-            free: RefCell::new(Vec::new()),
+            free: [const { Cell::new(0) }; CACHE_CAP],
+            free_len: Cell::new(0),
+            flush_armed: Cell::new(false),
             depth: Cell::new(0),
-            queue: RefCell::new(VecDeque::new()),
+            queued: Cell::new(0),
             forced_version: Cell::new(0),
         }
     }
@@ -205,40 +227,138 @@ impl Local {
     #[cfg(weakref_loom)]
     fn new() -> Local {
         Local {
-            free: RefCell::new(Vec::new()),
+            free: std::array::from_fn(|_| Cell::new(0)),
+            free_len: Cell::new(0),
+            flush_armed: Cell::new(false),
             depth: Cell::new(0),
-            queue: RefCell::new(VecDeque::new()),
+            queued: Cell::new(0),
             forced_version: Cell::new(0),
         }
+    }
+
+    #[inline]
+    fn pop_free(&self) -> Option<u32> {
+        let len = self.free_len.get();
+        if len == 0 {
+            return None;
+        }
+        self.free_len.set(len - 1);
+        Some(self.free[len - 1].get())
+    }
+
+    /// Caches a free slot; gives a batch back to the pool when the cache is full.
+    #[inline]
+    fn push_free(&self, idx: u32) {
+        let len = self.free_len.get();
+        self.free[len].set(idx);
+        self.free_len.set(len + 1);
+        if len + 1 == CACHE_CAP {
+            self.spill();
+        }
+    }
+
+    #[cold]
+    fn spill(&self) {
+        let len = self.free_len.get();
+        let keep = len - BATCH;
+        table().give_back(self.free[keep..len].iter().map(Cell::get));
+        self.free_len.set(keep);
+    }
+
+    #[cold]
+    fn refill(&self) {
+        self.arm_flush();
+        let mut batch = Vec::with_capacity(BATCH);
+        table().refill(&mut batch);
+        for idx in batch {
+            self.push_free(idx);
+        }
+    }
+
+    /// Makes sure this thread's cached slots go back to the pool when the thread ends.
+    fn arm_flush(&self) {
+        if !self.flush_armed.get() {
+            self.flush_armed.set(true);
+            let _ = FLUSH_ON_EXIT.try_with(|_| ());
+        }
+    }
+
+    fn flush(&self) {
+        let len = self.free_len.replace(0);
+        if len > 0 {
+            table().give_back(self.free[..len].iter().map(Cell::get));
+        }
+    }
+}
+
+/// Gives the thread's cached free slots back to the pool when the thread ends.
+struct FlushOnExit;
+
+#[cfg(not(weakref_loom))]
+impl Drop for FlushOnExit {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(Local::flush);
     }
 }
 
 // Under loom the table is torn down before the threads' locals; their cached slots simply go
 // with that execution's table.
-#[cfg(not(weakref_loom))]
-impl Drop for Local {
-    fn drop(&mut self) {
-        let free = std::mem::take(self.free.get_mut());
-        if !free.is_empty() {
-            table().give_back(free.into_iter());
-        }
-    }
+#[cfg(weakref_loom)]
+impl Drop for FlushOnExit {
+    fn drop(&mut self) {}
 }
 
 #[cfg(not(weakref_loom))]
 std::thread_local! {
     static LOCAL: Local = const { Local::new() };
+    static FLUSH_ON_EXIT: FlushOnExit = const { FlushOnExit };
+    /// Deaths whose steps 2–4 wait for the outermost death or `defer_deaths` on this thread.
+    static QUEUE: RefCell<VecDeque<Pending>> = const { RefCell::new(VecDeque::new()) };
 }
 
 #[cfg(weakref_loom)]
 loom::thread_local! {
     static LOCAL: Local = Local::new();
+    static FLUSH_ON_EXIT: FlushOnExit = FlushOnExit;
+    static QUEUE: RefCell<VecDeque<Pending>> = RefCell::new(VecDeque::new());
 }
 
-/// Runs `f` with this thread's `Local`, or returns `None` once thread-locals are torn down.
+/// Runs `f` with this thread's `Local`, or returns `None` once thread-locals are torn down
+/// (never, outside loom: `Local` has no destructor).
 #[inline]
 pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
     LOCAL.try_with(f).ok()
+}
+
+/// Queues a death on this thread; gives it back if the queue is already torn down.
+pub(crate) fn queue_death(local: &Local, pending: Pending) -> Option<Pending> {
+    let mut pending = Some(pending);
+    let queued = QUEUE.try_with(|queue| {
+        if let Some(pending) = pending.take() {
+            queue.borrow_mut().push_back(pending);
+        }
+    });
+    if queued.is_ok() {
+        local.queued.set(local.queued.get() + 1);
+    }
+    pending
+}
+
+/// Takes the oldest queued death of this thread.
+pub(crate) fn next_queued_death(local: &Local) -> Option<Pending> {
+    if local.queued.get() == 0 {
+        return None;
+    }
+    let next = QUEUE
+        .try_with(|queue| queue.borrow_mut().pop_front())
+        .ok()
+        .flatten();
+    local.queued.set(if next.is_some() {
+        local.queued.get() - 1
+    } else {
+        0
+    });
+    next
 }
 
 /// A freshly allocated slot: its index, the slot, and the version its object gets.
@@ -253,12 +373,11 @@ pub(crate) struct NewSlot {
 pub(crate) fn alloc_slot() -> NewSlot {
     let table = table();
     let (idx, forced) = with_local(|local| {
-        let mut free = local.free.borrow_mut();
-        let idx = match free.pop() {
+        let idx = match local.pop_free() {
             Some(idx) => idx,
             None => {
-                table.refill(&mut free);
-                free.pop().expect("refill yields a batch")
+                local.refill();
+                local.pop_free().expect("refill yields a batch")
             }
         };
         (idx, local.forced_version.replace(0))
@@ -274,29 +393,30 @@ pub(crate) fn alloc_slot() -> NewSlot {
 /// Step 4 of a death: bumps the slot's version (every handle is now stale for good) and puts
 /// the slot up for reuse, or retires it when its versions are used up. The slot's count is zero
 /// and its record list was taken, so no other thread writes to it any more.
+#[inline]
 pub(crate) fn free_slot(idx: u32, slot: &Slot) {
     let version = word::version(slot.word.load(Ordering::Relaxed));
-    slot.ptr.store(ptr::null_mut(), Ordering::Relaxed);
-    let table = table();
     if version >= LAST_VERSION {
-        slot.word
-            .store(word::pack(RETIRED_VERSION, 0), Ordering::Release);
-        lock(&table.pool).retired += 1;
+        retire(slot);
         return;
     }
     slot.word
         .store(word::pack(version + 1, 0), Ordering::Release);
     let cached = with_local(|local| {
-        let mut free = local.free.borrow_mut();
-        free.push(idx);
-        if free.len() > CACHE_MAX {
-            let keep = free.len() - BATCH;
-            table.give_back(free.drain(keep..));
-        }
+        local.arm_flush();
+        local.push_free(idx);
     });
     if cached.is_none() {
-        table.give_back(std::iter::once(idx));
+        table().give_back(std::iter::once(idx));
     }
+}
+
+/// Retires a slot whose versions are used up: it is never reused.
+#[cold]
+fn retire(slot: &Slot) {
+    slot.word
+        .store(word::pack(RETIRED_VERSION, 0), Ordering::Release);
+    lock(&table().pool).retired += 1;
 }
 
 /// Test support: the next slot allocated on this thread starts at version `version` at least.
@@ -306,24 +426,23 @@ pub(crate) fn force_next_version(version: u32) {
 
 /// Statistics for tests and the soak: (slots ever created, free slots, retired slots).
 pub(crate) fn stats() -> (usize, usize, usize) {
-    let cached = with_local(|local| local.free.borrow().len()).unwrap_or(0);
+    let cached = with_local(|local| local.free_len.get()).unwrap_or(0);
     let pool = lock(&table().pool);
     (pool.next as usize, pool.free.len() + cached, pool.retired)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{chunk_len, chunk_of};
+    use super::{chunk_of, CHUNK_LEN, INDEX_LIMIT, N_CHUNKS};
 
     #[test]
     fn chunks_cover_indices_without_gaps() {
         assert_eq!(chunk_of(0), (0, 0));
-        assert_eq!(chunk_of(31), (0, 31));
-        assert_eq!(chunk_of(32), (1, 0));
-        assert_eq!(chunk_of(95), (1, 63));
-        assert_eq!(chunk_of(96), (2, 0));
-        let (bucket, offset) = chunk_of(u32::MAX - 1);
-        assert!(bucket < super::N_CHUNKS);
-        assert!(offset < chunk_len(bucket));
+        assert_eq!(chunk_of(4095), (0, 4095));
+        assert_eq!(chunk_of(4096), (1, 0));
+        let (bucket, offset) = chunk_of((INDEX_LIMIT - 1) as u32);
+        assert_eq!(bucket, N_CHUNKS - 1);
+        assert_eq!(offset, CHUNK_LEN - 1);
+        assert!(INDEX_LIMIT < u64::from(super::NO_SLOT));
     }
 }
