@@ -50,5 +50,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+mod primitive;
 mod raw;
+pub mod sync;
 pub mod unsync;

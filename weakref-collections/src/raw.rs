@@ -153,7 +153,8 @@ pub(crate) struct Identity<'a, T: 'static, F: Flavor>(
 
 impl<T: 'static, F: Flavor> fmt::Debug for Identity<'_, T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{:p}", short_type_name::<T>(), self.0)
+        let addr = weakref_core::generic::Obj::as_ptr(self.0);
+        write!(f, "{}@{:p}", short_type_name::<T>(), addr)
     }
 }
 

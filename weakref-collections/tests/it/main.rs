@@ -1,1 +1,8 @@
-//! Integration tests of `weakref-collections`.
+//! Integration tests of `weakref-collections`: one module per area, behaviours written once
+//! for both flavours.
+
+#[cfg(not(weakref_loom))]
+mod helpers;
+
+#[cfg(not(weakref_loom))]
+mod behaviour;
