@@ -6,3 +6,9 @@ mod helpers;
 
 #[cfg(not(weakref_loom))]
 mod behaviour;
+#[cfg(not(weakref_loom))]
+mod model;
+#[cfg(not(weakref_loom))]
+mod static_checks;
+#[cfg(not(weakref_loom))]
+mod sync_threads;
