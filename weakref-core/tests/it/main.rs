@@ -12,6 +12,8 @@ mod functions;
 #[cfg(not(weakref_loom))]
 mod method;
 #[cfg(not(weakref_loom))]
+mod model;
+#[cfg(not(weakref_loom))]
 mod obj;
 #[cfg(not(weakref_loom))]
 mod static_checks;
