@@ -219,8 +219,8 @@ impl<T: 'static, R: 'static, F: Scope> Finalizer<T, R, F> {
     }
 
     /// Python's `f.detach()`: if the finalizer and its object are alive, unregisters the
-    /// finalizer and hands back the object and the function, which then never runs by itself;
-    /// otherwise `None`.
+    /// finalizer and hands back the object and the function (a `Box<dyn FnOnce() -> R>`,
+    /// `+ Send` in `sync`), which then never runs by itself; otherwise `None`.
     ///
     /// ```
     /// use weakref_core::unsync::Obj;
