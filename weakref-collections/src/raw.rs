@@ -8,7 +8,9 @@
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+#[cfg(not(weakref_loom))]
+use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
 use slotmap::{DefaultKey, DenseSlotMap};
 use weakref_core::flavor::Flavor;
 use weakref_core::generic::{Weak, WeakRef};
@@ -116,9 +118,15 @@ impl<E: Hashed> RawTable<E> {
     }
 }
 
-/// The hasher of a collection: `hashbrown`'s default (foldhash), seeded per collection.
+/// The hasher of a collection: `hashbrown`'s default (foldhash), seeded per collection. Loom
+/// models need determinism, so they use std's `DefaultHasher` with fixed keys instead.
 #[derive(Clone, Default)]
-pub(crate) struct Hasher(DefaultHashBuilder);
+pub(crate) struct Hasher(HashBuilder);
+
+#[cfg(not(weakref_loom))]
+type HashBuilder = DefaultHashBuilder;
+#[cfg(weakref_loom)]
+type HashBuilder = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
 impl Hasher {
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, value: &Q) -> u64 {

@@ -300,7 +300,7 @@ macro_rules! flavour_tests {
 
             #[test]
             fn hooks_do_not_pile_up_on_a_long_lived_object() {
-                let n = scaled(10_000, 40);
+                let n = scaled(10_000, 3);
                 let drops = Drops::new();
                 let long_lived = Obj::new(0u32);
                 let shared = WeakRef::new(&long_lived);

@@ -9,6 +9,11 @@ mod behaviour;
 #[cfg(not(weakref_loom))]
 mod model;
 #[cfg(not(weakref_loom))]
+mod python;
+#[cfg(not(weakref_loom))]
 mod static_checks;
 #[cfg(not(weakref_loom))]
 mod sync_threads;
+
+#[cfg(weakref_loom)]
+mod loom;
