@@ -21,12 +21,19 @@ const RETIRED_VERSION: u32 = u32::MAX;
 /// The index of no slot: the index of `Weak::new()`.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// log2 of a chunk's length: chunks hold 4096 slots.
+/// log2 of a chunk's length: chunks hold 4096 slots (fewer under Miri and loom, which pay for
+/// every slot and every directory entry they see).
+#[cfg(not(any(miri, weakref_loom)))]
 const CHUNK_LOG: u32 = 12;
+#[cfg(any(miri, weakref_loom))]
+const CHUNK_LOG: u32 = 7;
 /// How many chunks the directory can hold: at most `N_CHUNKS << CHUNK_LOG` slots (2^29)
-/// ever exist. (A small directory under loom, which models every atomic it creates.)
-#[cfg(not(weakref_loom))]
+/// ever exist. Miri retags the whole table on every access, so it gets a small directory
+/// (2^15 slots); loom gets a tiny one.
+#[cfg(not(any(miri, weakref_loom)))]
 const N_CHUNKS: usize = 1 << 17;
+#[cfg(all(miri, not(weakref_loom)))]
+const N_CHUNKS: usize = 1 << 8;
 #[cfg(weakref_loom)]
 const N_CHUNKS: usize = 4;
 /// Free indices moved between a thread's cache and the shared pool at a time.
@@ -438,8 +445,8 @@ mod tests {
     #[test]
     fn chunks_cover_indices_without_gaps() {
         assert_eq!(chunk_of(0), (0, 0));
-        assert_eq!(chunk_of(4095), (0, 4095));
-        assert_eq!(chunk_of(4096), (1, 0));
+        assert_eq!(chunk_of(CHUNK_LEN as u32 - 1), (0, CHUNK_LEN - 1));
+        assert_eq!(chunk_of(CHUNK_LEN as u32), (1, 0));
         let (bucket, offset) = chunk_of((INDEX_LIMIT - 1) as u32);
         assert_eq!(bucket, N_CHUNKS - 1);
         assert_eq!(offset, CHUNK_LEN - 1);
