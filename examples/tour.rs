@@ -22,11 +22,19 @@ use std::rc::Rc;
 use weakref_core::unsync::{getweakrefcount, getweakrefs, Obj, ReferenceType, WeakMethod, WeakRef};
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, flag] = args.as_slice() {
+        if command == "atexit" {
+            // `cargo run --example tour -- atexit 0|1`: the seed's `sys.argv[1]`.
+            finalize_atexit(flag != "0");
+            return;
+        }
+    }
     weakref_ref();
     weakref_ref_with_callback();
-    // == weakref.finalize == and == atexit == (seed 000): come with the weakref-finalize crate,
-    // when this package depends on it.
-    // == weakref.proxy == (seeds 000 and 001): comes with the weakref-proxy crate, likewise.
+    weakref_finalize_on_death();
+    atexit_both_ways();
+    weakref_proxy();
     getweakrefcount_and_getweakrefs();
     weak_method();
     cache_of_weak_refs();
@@ -91,6 +99,77 @@ fn weakref_ref_with_callback() {
     println!("deleting obj");
     drop(obj);
     println!("r(): {:?}", r.get());
+    println!();
+}
+
+/// Seed 000, `weakref.finalize`: the finalizer runs when the object dies, even though nobody
+/// keeps the `Finalizer` handle.
+fn weakref_finalize_on_death() {
+    println!("== weakref.finalize ==");
+    let obj = Obj::new(ExpensiveObject);
+    let extra = "extra argument";
+    // `weakref.finalize(obj, on_finalize, 'extra argument')`: arguments are captured.
+    let _ = weakref_finalize::unsync::finalize(&obj, move || println!("on_finalize(({extra:?},))"));
+    println!("deleting obj");
+    drop(obj);
+    println!();
+}
+
+/// Seed 000, `atexit`: a finalizer whose object is still alive at exit runs then, unless its
+/// `atexit` flag is false. The seed picks the flag with `sys.argv[1]`; the tour runs itself
+/// both ways as a child process and shows what each printed.
+fn atexit_both_ways() {
+    println!("== finalize atexit ==");
+    for flag in ["1", "0"] {
+        println!("$ tour atexit {flag}");
+        let child = std::env::current_exe().and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(["atexit", flag])
+                .output()
+        });
+        match child {
+            Ok(output) => print!("{}", String::from_utf8_lossy(&output.stdout)),
+            Err(error) => println!("(could not run the tour as a child process: {error})"),
+        }
+    }
+    println!();
+}
+
+/// The child of `atexit_both_ways`: `f.atexit = bool(int(sys.argv[1]))`, then exit with the
+/// object still alive.
+fn finalize_atexit(atexit: bool) {
+    let obj = Obj::new(ExpensiveObject);
+    let f = weakref_finalize::unsync::finalize(&obj, || println!("on_finalize() at exit"));
+    f.set_atexit(atexit);
+    println!("f.atexit = {}", f.atexit());
+    println!("pending finalizers: {}", weakref_finalize::pending());
+    println!("exiting");
+    // The object stays alive until the process ends: its finalizer runs at exit, if atexit.
+    std::mem::forget(obj);
+}
+
+/// Seeds 000 and 001, `weakref.proxy`: the proxy is used as the object itself; after the
+/// object is gone, using it raises `ReferenceError`.
+fn weakref_proxy() {
+    use weakref_proxy::unsync::Proxy;
+
+    println!("== weakref.proxy ==");
+    let obj = Obj::new(Man::new("My Object"));
+    let r = WeakRef::new(&obj);
+    let p = Proxy::new(&obj);
+    println!("via obj: {}", obj.name);
+    println!("via ref: {}", r.get().expect("alive").name);
+    // Attribute access through the proxy (`Deref`). A dereferenced handle pins the value's
+    // storage until it is dropped, so this reads through a short-lived clone.
+    println!("via proxy: {}", p.clone().name);
+    println!("{p:?}");
+    drop(obj);
+    // Python raises ReferenceError here; `p.name` would panic with the same message.
+    match p.try_get() {
+        Ok(obj) => println!("via proxy: {}", obj.name),
+        Err(error) => println!("via proxy: ReferenceError: {error}"),
+    }
+    println!("{p:?}");
     println!();
 }
 
