@@ -34,19 +34,41 @@ pub(crate) struct Pending {
 /// # Safety
 /// `pending` was built by `die` or `die_without_value` for this `T` and `F`, and runs once.
 unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        finish_parts::<T, F>(
+            pending.header.cast::<Header<T>>(),
+            pending.idx,
+            pending.slot,
+            pending.records,
+        )
+    }
+}
+
+/// Steps 2–4 of one death, from its parts.
+///
+/// # Safety
+/// As for `finish`: the parts of one dead object of type `T` and flavour `F`, processed once.
+#[inline]
+unsafe fn finish_parts<T: 'static, F: Flavor>(
+    header: *mut Header<T>,
+    idx: u32,
+    slot: &'static Slot,
+    records: *mut (),
+) -> Option<Payload> {
     // Step 2: drop the value, unless a proxy pins its storage.
-    let panic = match NonNull::new(pending.header.cast::<Header<T>>()) {
+    let panic = match NonNull::new(header) {
         // SAFETY: the header of the dead object, processed once (the caller's contract).
         Some(header) => unsafe { obj::release_value::<T, F>(header) },
         None => None,
     };
     // Step 3: the callbacks, newest first.
-    if !pending.records.is_null() {
+    if !records.is_null() {
         // SAFETY: the list was taken from the slot at the instant of death; this thread owns it.
-        unsafe { record::run_callbacks::<T, F>(pending.records) };
+        unsafe { record::run_callbacks::<T, F>(records) };
     }
     // Step 4: free the slot.
-    table::free_slot(pending.idx, pending.slot);
+    table::free_slot(idx, slot);
     panic
 }
 
@@ -60,13 +82,32 @@ pub(crate) unsafe fn die<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     // SAFETY: the header lives until step 2, which has not started.
     let (idx, slot) = unsafe { (header.as_ref().meta.idx, header.as_ref().meta.slot) };
     let records = record::take_at_death::<T, F>(idx, slot);
-    complete::<T, F>(Pending {
-        header: header.as_ptr().cast::<u8>(),
-        idx,
-        slot,
-        records,
-        finish: finish::<T, F>,
+    // The common case, with nothing to queue: this thread is not inside another death.
+    let finished = table::with_local(|local| {
+        if local.depth.get() > 0 {
+            return false;
+        }
+        local.depth.set(1);
+        // SAFETY: this thread completes this death, once (the caller's contract).
+        let mut first = unsafe { finish_parts::<T, F>(header.as_ptr(), idx, slot, records) };
+        if local.queued.get() > 0 {
+            drain(local, &mut first);
+        }
+        local.depth.set(0);
+        if let Some(payload) = first {
+            resume(payload);
+        }
+        true
     });
+    if finished != Some(true) {
+        complete::<T, F>(Pending {
+            header: header.as_ptr().cast::<u8>(),
+            idx,
+            slot,
+            records,
+            finish: finish::<T, F>,
+        });
+    }
 }
 
 /// Completes the death of an object whose value `try_unwrap` moved out.

@@ -605,6 +605,11 @@ pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(
 /// The object is dead and no pin remains; this runs once per object.
 pub(crate) unsafe fn destroy<T: 'static>(header: NonNull<Header<T>>) -> Option<death::Payload> {
     let raw = header.as_ptr();
+    if !mem::needs_drop::<T>() {
+        // SAFETY: as below; there is no `Drop` to run.
+        drop(unsafe { Box::from_raw(raw) });
+        return None;
+    }
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller guarantees exclusive access to a value not dropped before.
         unsafe { ManuallyDrop::drop(&mut (*raw).value) }

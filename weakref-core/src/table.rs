@@ -283,11 +283,17 @@ impl Local {
     }
 
     /// Makes sure this thread's cached slots go back to the pool when the thread ends.
+    #[inline]
     fn arm_flush(&self) {
         if !self.flush_armed.get() {
-            self.flush_armed.set(true);
-            let _ = FLUSH_ON_EXIT.try_with(|_| ());
+            self.arm_flush_now();
         }
+    }
+
+    #[cold]
+    fn arm_flush_now(&self) {
+        self.flush_armed.set(true);
+        let _ = FLUSH_ON_EXIT.try_with(|_| ());
     }
 
     fn flush(&self) {
