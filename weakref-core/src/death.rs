@@ -49,7 +49,7 @@ unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
 ///
 /// # Safety
 /// As for `finish`: the parts of one dead object of type `T` and flavour `F`, processed once.
-#[inline]
+#[inline(always)]
 unsafe fn finish_parts<T: 'static, F: Flavor>(
     header: *mut Header<T>,
     idx: u32,
