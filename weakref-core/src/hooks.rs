@@ -114,6 +114,8 @@ pub fn describe<T: 'static, F: Flavor>(
 /// ```
 pub struct StoragePin<T: 'static, F: Flavor> {
     header: NonNull<Header<T>>,
+    /// The object's slot (slots are never freed), kept here so `is_alive` is two loads.
+    slot: &'static table::Slot,
     version: u32,
     _marker: PhantomData<(T, F, *const ())>,
 }
@@ -146,6 +148,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
         flavor::state_add::<F>(&meta.state, PIN);
         StoragePin {
             header,
+            slot: meta.slot,
             version: Obj::downgrade(obj).version(),
             _marker: PhantomData,
         }
@@ -170,9 +173,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
     /// ```
     #[inline]
     pub fn is_alive(&self) -> bool {
-        // SAFETY: the header is alive while this pin exists; its slot is never freed.
-        let slot = unsafe { self.header.as_ref().meta.slot };
-        let current = slot.word.load(Ordering::Acquire);
+        let current = self.slot.word.load(Ordering::Acquire);
         word::version(current) == self.version && word::count(current) > 0
     }
 }

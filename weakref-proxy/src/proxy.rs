@@ -196,12 +196,17 @@ impl<T: 'static, F: Flavor> Deref for Proxy<T, F> {
     /// With `weakly-referenced object no longer exists` once the object is dead (even through a
     /// handle pinned before the death: only borrows taken before it stay valid).
     #[track_caller]
+    #[inline]
     fn deref(&self) -> &T {
+        if let Some(pin) = self.pin.get() {
+            // The pinned handle's fast path: two loads decide liveness, no table lookup.
+            if !pin.is_alive() {
+                dead();
+            }
+            return pin.get();
+        }
         if !self.record.is_alive() {
             dead();
-        }
-        if let Some(pin) = self.pin.get() {
-            return pin.get();
         }
         // The strong reference proves the object alive while the pin is counted, so its death
         // (which may come as soon as `obj` is dropped) sees the pin and leaves `T` in place.
