@@ -42,6 +42,8 @@ pub(crate) struct Inner<H, O, W: 'static> {
     shards: Box<[Shard<H, O, W>]>,
     /// Entries not marked dead.
     len: AtomicUsize,
+    /// Keys waiting in every shard's `dead_keys`: mutating calls read only this when nothing died.
+    n_queued: AtomicUsize,
     hasher: Hasher,
 }
 
@@ -84,6 +86,7 @@ where
             inner: Arc::new(Inner {
                 shards,
                 len: AtomicUsize::new(0),
+                n_queued: AtomicUsize::new(0),
                 hasher: Hasher::default(),
             }),
         }
@@ -114,7 +117,7 @@ where
     /// Removes every entry marked dead, dropping owned parts with no lock held, until none is
     /// left (the drops may kill more). Each marked entry is handled once.
     pub(crate) fn purge(&self) {
-        loop {
+        while self.inner.n_queued.load(Ordering::Acquire) > 0 {
             let mut garbage = Vec::new();
             for (shard_idx, shard) in self.inner.shards.iter().enumerate() {
                 if shard.n_queued.load(Ordering::Acquire) == 0 {
@@ -123,15 +126,13 @@ where
                 let mut locked = self.shard_at(shard_idx);
                 let keys = mem::take(&mut locked.state.dead_keys);
                 shard.n_queued.store(0, Ordering::Release);
+                self.inner.n_queued.fetch_sub(keys.len(), Ordering::AcqRel);
                 for key in keys {
                     let marked = locked.state.raw.entries.get(key).is_some_and(|e| e.dead);
                     if marked {
                         garbage.extend(locked.state.raw.remove(key));
                     }
                 }
-            }
-            if garbage.is_empty() {
-                break;
             }
             dispose_all(garbage);
         }
@@ -165,7 +166,8 @@ where
             let entries = locked.state.raw.drain();
             let n_live = entries.iter().filter(|e| !e.dead).count();
             self.inner.len.fetch_sub(n_live, Ordering::AcqRel);
-            locked.state.dead_keys.clear();
+            let n_keys = mem::take(&mut locked.state.dead_keys).len();
+            self.inner.n_queued.fetch_sub(n_keys, Ordering::AcqRel);
             self.inner.shards[shard_idx]
                 .n_queued
                 .store(0, Ordering::Release);
@@ -298,6 +300,7 @@ where
                     entry.dead = true;
                     state.dead_keys.push(key);
                     shard.n_queued.fetch_add(1, Ordering::AcqRel);
+                    inner.n_queued.fetch_add(1, Ordering::AcqRel);
                     inner.len.fetch_sub(1, Ordering::AcqRel);
                 }
             }

@@ -1,4 +1,11 @@
 //! [`WeakKeyMap`] (Python's `WeakKeyDictionary`, `sync` flavour) and its iterators.
+//!
+//! ```
+//! use weakref_collections::sync::weak_key_map::{Keys, WeakKeyMap};
+//! let map = WeakKeyMap::<u8, u8>::new();
+//! let keys: Keys<'_, u8, u8> = map.keys();
+//! assert_eq!(keys.count(), 0);
+//! ```
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,4 +1,11 @@
 //! [`WeakSet`] (Python's `WeakSet`, `sync` flavour) and its iterator.
+//!
+//! ```
+//! use weakref_collections::sync::weak_set::{Iter, WeakSet};
+//! let set = WeakSet::<u8>::new();
+//! let iter: Iter<'_, u8> = set.iter();
+//! assert_eq!(iter.count(), 0);
+//! ```
 
 use std::fmt;
 
@@ -7,15 +14,16 @@ use weakref_core::sync::{AsWeak, Obj};
 use super::weak_key_map::{self, WeakKeyMap};
 use crate::raw::Identity;
 
-/// Python's `WeakSet` for many threads (`&self` everywhere, sharded locks): members are objects held weakly and identified by
-/// identity ([`Obj::ptr_eq`]). A member that died is gone at once.
+/// Python's `WeakSet` for many threads (`&self` everywhere, sharded locks): members are
+/// objects held weakly and identified by identity ([`Obj::ptr_eq`]). A member that died is
+/// gone at once.
 ///
 /// ```
 /// use weakref_collections::sync::WeakSet;
 /// use weakref_core::sync::Obj;
 ///
 /// let (a, b) = (Obj::new("a"), Obj::new("b"));
-/// let mut listeners = WeakSet::new();
+/// let listeners = WeakSet::new();
 /// listeners.insert(&a);
 /// listeners.insert(&b);
 /// drop(a);

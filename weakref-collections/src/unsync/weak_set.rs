@@ -1,4 +1,11 @@
 //! [`WeakSet`] (Python's `WeakSet`, `unsync` flavour) and its iterator.
+//!
+//! ```
+//! use weakref_collections::unsync::weak_set::{Iter, WeakSet};
+//! let set = WeakSet::<u8>::new();
+//! let iter: Iter<'_, u8> = set.iter();
+//! assert_eq!(iter.count(), 0);
+//! ```
 
 use std::fmt;
 

@@ -1,4 +1,11 @@
 //! [`WeakValueMap`] (Python's `WeakValueDictionary`, `unsync` flavour) and its iterators.
+//!
+//! ```
+//! use weakref_collections::unsync::weak_value_map::{Iter, WeakValueMap};
+//! let map = WeakValueMap::<u8, u8>::new();
+//! let iter: Iter<'_, u8, u8> = map.iter();
+//! assert_eq!(iter.count(), 0);
+//! ```
 
 use std::borrow::Borrow;
 use std::fmt;

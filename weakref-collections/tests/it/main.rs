@@ -7,6 +7,8 @@ mod helpers;
 #[cfg(not(weakref_loom))]
 mod behaviour;
 #[cfg(not(weakref_loom))]
+mod exact_len;
+#[cfg(not(weakref_loom))]
 mod model;
 #[cfg(not(weakref_loom))]
 mod python;

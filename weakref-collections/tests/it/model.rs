@@ -50,6 +50,11 @@ macro_rules! model_tests {
                 ]
             }
 
+            /// Operations per case: fewer under Miri.
+            fn max_ops() -> usize {
+                if cfg!(miri) { 16 } else { 40 }
+            }
+
             fn config() -> ProptestConfig {
                 ProptestConfig {
                     cases: if cfg!(miri) { 8 } else { 256 },
@@ -88,7 +93,7 @@ macro_rules! model_tests {
                 #![proptest_config(config())]
 
                 #[test]
-                fn weak_value_map_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
+                fn weak_value_map_matches_model(ops in proptest::collection::vec(op(), 1..max_ops())) {
                     let mut objs = Objs::new();
                     let mut map: WeakValueMap<u8, u32> = WeakValueMap::new();
                     // key -> object id; entries whose object is dead are invisible.
@@ -171,7 +176,7 @@ macro_rules! model_tests {
                 }
 
                 #[test]
-                fn weak_key_map_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
+                fn weak_key_map_matches_model(ops in proptest::collection::vec(op(), 1..max_ops())) {
                     let mut objs = Objs::new();
                     let mut map: WeakKeyMap<u32, u8> = WeakKeyMap::new();
                     // object id -> value; entries whose key is dead are invisible.
@@ -235,7 +240,7 @@ macro_rules! model_tests {
                 }
 
                 #[test]
-                fn weak_set_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
+                fn weak_set_matches_model(ops in proptest::collection::vec(op(), 1..max_ops())) {
                     let mut objs = Objs::new();
                     let mut set: WeakSet<u32> = WeakSet::new();
                     let mut model: HashSet<u32> = HashSet::new();
