@@ -525,6 +525,36 @@ macro_rules! flavour_tests {
                 drop(keys);
             }
 
+            #[test]
+            fn a_panicking_drop_during_purge_leaves_the_map_consistent() {
+                struct Bomb(Option<Counted>);
+                impl Drop for Bomb {
+                    fn drop(&mut self) {
+                        if self.0.as_ref().is_some_and(|c| c.id == 0) {
+                            panic!("boom");
+                        }
+                    }
+                }
+                let drops = Drops::new();
+                let mut map = WeakKeyMap::new();
+                let keys: Vec<_> = (0..3).map(Obj::new).collect();
+                for (i, k) in keys.iter().enumerate() {
+                    map.insert(k, Bomb(Some(drops.counted(i as u32))));
+                }
+                drop(keys);
+                assert_eq!(map.len(), 0);
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.purge()));
+                assert!(outcome.is_err());
+                assert_eq!(map.len(), 0);
+                map.purge();
+                let k = Obj::new(9);
+                map.insert(&k, Bomb(None));
+                assert_eq!(map.len(), 1);
+                drop(map);
+                assert_eq!(drops.count(), 3, "every value dropped once");
+            }
+
             // ---- WeakSet ------------------------------------------------------------------
 
             #[test]

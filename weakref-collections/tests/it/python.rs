@@ -248,7 +248,7 @@ macro_rules! python_tests {
                 let mut d = WeakValueMap::new();
                 let mut o = Obj::new(Object { arg: 0 });
                 d.insert(10u32, &o);
-                for i in 0..scaled(10_000, 50) as u32 {
+                for i in 0..scaled(10_000, 12) as u32 {
                     o = Obj::new(Object { arg: i });
                     d.insert(10, &o); // the previous value dies here
                     assert_eq!(d.len(), 1);
@@ -261,7 +261,7 @@ macro_rules! python_tests {
             #[test]
             fn weak_valued_setdefault_loop() {
                 let mut d = WeakValueMap::new();
-                for i in 0..scaled(10_000, 50) as u32 {
+                for i in 0..scaled(10_000, 12) as u32 {
                     let x = d.get_or_insert_with(10u32, || Obj::new(Object { arg: i }));
                     assert_eq!(x.arg, i, "the previous value died, so this is a new one");
                     drop(x);

@@ -12,7 +12,7 @@ const THREADS: usize = 4;
 
 #[test]
 fn get_or_insert_with_never_returns_dead_or_missing_under_concurrent_deaths() {
-    let rounds = scaled(2_000, 20);
+    let rounds = scaled(2_000, 8);
     let cache: Arc<WeakValueMap<u32, u32>> = Arc::new(WeakValueMap::new());
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
