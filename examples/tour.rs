@@ -38,8 +38,8 @@ fn main() {
     getweakrefcount_and_getweakrefs();
     weak_method();
     cache_of_weak_refs();
-    // == WeakValueDictionary == (seeds 000 and 001, the CacheManager): comes with the
-    // weakref-collections crate, with WeakKeyDictionary and WeakSet, likewise.
+    weak_value_dictionary();
+    cache_manager_with_weak_value_map();
     sync_across_a_thread();
 }
 
@@ -271,6 +271,110 @@ impl Drop for TestObject {
     fn drop(&mut self) {
         println!("(Deleting {self})");
     }
+}
+
+/// Seed 000's `ExpensiveObject(name)` of the `WeakValueDictionary` demo.
+struct Named(&'static str);
+
+impl fmt::Debug for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExpensiveObject({})", self.0)
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        println!("    (Deleting {self:?})");
+    }
+}
+
+/// The two caches of seed 000's `demo(cache_factory)`: a plain dict and a
+/// `WeakValueDictionary`.
+trait Cache {
+    fn put(&mut self, name: &'static str, value: &Obj<Named>);
+    fn entries(&self) -> Vec<(&'static str, Obj<Named>)>;
+}
+
+impl Cache for BTreeMap<&'static str, Obj<Named>> {
+    fn put(&mut self, name: &'static str, value: &Obj<Named>) {
+        self.insert(name, value.clone());
+    }
+    fn entries(&self) -> Vec<(&'static str, Obj<Named>)> {
+        self.iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+}
+
+impl Cache for weakref_collections::unsync::WeakValueMap<&'static str, Named> {
+    fn put(&mut self, name: &'static str, value: &Obj<Named>) {
+        self.insert(name, value);
+    }
+    fn entries(&self) -> Vec<(&'static str, Obj<Named>)> {
+        let mut entries: Vec<_> = self.iter().map(|(k, v)| (*k, v)).collect();
+        entries.sort_by_key(|(k, _)| *k);
+        entries
+    }
+}
+
+/// Seed 000's `demo`: fill the cache, drop every other reference, see what the cache kept.
+fn demo(label: &str, mut cache: impl Cache) {
+    println!("CACHE TYPE: {label}");
+    let mut all_refs = BTreeMap::new();
+    for name in ["one", "two", "three"] {
+        let o = Obj::new(Named(name));
+        cache.put(name, &o);
+        all_refs.insert(name, o);
+    }
+    println!("  all_refs = {all_refs:?}");
+    println!();
+    let names = |cache: &dyn Cache| cache.entries().iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    println!("  Before, cache contains: {:?}", names(&cache));
+    for (name, value) in cache.entries() {
+        println!("    {name} = {value:?}");
+    }
+    println!();
+    println!("  Cleanup:");
+    drop(all_refs);
+    println!();
+    println!("  After, cache contains: {:?}", names(&cache));
+    for (name, value) in cache.entries() {
+        println!("    {name} = {value:?}");
+    }
+    println!("  demo returning");
+}
+
+/// Seed 000, `WeakValueDictionary`: a plain map keeps the objects alive, the weak map lets
+/// them go as soon as nobody else holds them.
+fn weak_value_dictionary() {
+    println!("== WeakValueDictionary ==");
+    demo("dict", BTreeMap::new());
+    println!();
+    demo(
+        "WeakValueDictionary",
+        weakref_collections::unsync::WeakValueMap::new(),
+    );
+    println!();
+}
+
+/// Seed 001's `CacheManager` on a `WeakValueMap`: `get_object` returns the cached object while
+/// someone holds it, and a new one after it died.
+fn cache_manager_with_weak_value_map() {
+    println!("== CacheManager on a WeakValueMap ==");
+    let mut cache = weakref_collections::unsync::WeakValueMap::new();
+    let mut get_object = |name: &str| {
+        cache.get_or_insert_with(name.to_owned(), || {
+            println!("  creating {name}");
+            Obj::new(TestObject {
+                name: name.to_owned(),
+            })
+        })
+    };
+    let a = get_object("a");
+    let a_again = get_object("a");
+    println!("  same object while held: {}", Obj::ptr_eq(&a, &a_again));
+    drop((a, a_again));
+    let a_new = get_object("a");
+    println!("  after it died, a new one: {}", a_new.name);
+    println!();
 }
 
 /// The cache of seed 001's `CacheManager`, built from `WeakRef` callbacks: seed 000 names

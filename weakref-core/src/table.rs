@@ -296,6 +296,7 @@ impl Local {
         let _ = FLUSH_ON_EXIT.try_with(|_| ());
     }
 
+    #[cfg_attr(weakref_loom, allow(dead_code))]
     fn flush(&self) {
         let len = self.free_len.replace(0);
         if len > 0 {
