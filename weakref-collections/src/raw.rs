@@ -134,25 +134,7 @@ impl Hasher {
     }
 }
 
-/// `std::any::type_name::<T>()` with every module path removed (`Vec<String>`).
-pub(crate) fn short_type_name<T: ?Sized>() -> String {
-    let full = std::any::type_name::<T>();
-    let mut out = String::with_capacity(full.len());
-    let mut path_start = 0;
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            out.truncate(path_start);
-            continue;
-        }
-        out.push(c);
-        if !(c.is_alphanumeric() || c == '_') {
-            path_start = out.len();
-        }
-    }
-    out
-}
+pub(crate) use weakref_core::hooks::short_type_name;
 
 /// Prints an object by identity: `TypeName@0x…` (the value's address).
 pub(crate) struct Identity<'a, T: 'static, F: Flavor>(

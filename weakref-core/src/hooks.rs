@@ -234,3 +234,13 @@ pub fn report_unraisable(report: &crate::Unraisable) {
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     crate::unraisable::payload_message(payload)
 }
+
+/// `std::any::type_name::<T>()` with every module path removed (`Vec<String>`, not
+/// `alloc::vec::Vec<alloc::string::String>`): the type name the refs' `Debug` shows.
+///
+/// ```
+/// assert_eq!(weakref_core::hooks::short_type_name::<Vec<String>>(), "Vec<String>");
+/// ```
+pub fn short_type_name<T: ?Sized>() -> String {
+    crate::typename::short_type_name::<T>()
+}
