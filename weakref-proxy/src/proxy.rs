@@ -198,15 +198,25 @@ impl<T: 'static, F: Flavor> Deref for Proxy<T, F> {
     #[track_caller]
     #[inline]
     fn deref(&self) -> &T {
-        if let Some(pin) = self.pin.get() {
+        match self.pin.get() {
             // The pinned handle's fast path: two loads decide liveness, no table lookup.
+            Some(pin) if pin.is_alive() => pin.get(),
+            _ => self.deref_slow(),
+        }
+    }
+}
+
+impl<T: 'static, F: Flavor> Proxy<T, F> {
+    /// `Deref` of a handle not pinned yet, or of a dead object: pins, or panics.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn deref_slow(&self) -> &T {
+        if let Some(pin) = self.pin.get() {
             if !pin.is_alive() {
                 dead();
             }
             return pin.get();
-        }
-        if !self.record.is_alive() {
-            dead();
         }
         // The strong reference proves the object alive while the pin is counted, so its death
         // (which may come as soon as `obj` is dropped) sees the pin and leaves `T` in place.
