@@ -82,32 +82,13 @@ pub(crate) unsafe fn die<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     // SAFETY: the header lives until step 2, which has not started.
     let (idx, slot) = unsafe { (header.as_ref().meta.idx, header.as_ref().meta.slot) };
     let records = record::take_at_death::<T, F>(idx, slot);
-    // The common case, with nothing to queue: this thread is not inside another death.
-    let finished = table::with_local(|local| {
-        if local.depth.get() > 0 {
-            return false;
-        }
-        local.depth.set(1);
-        // SAFETY: this thread completes this death, once (the caller's contract).
-        let mut first = unsafe { finish_parts::<T, F>(header.as_ptr(), idx, slot, records) };
-        if local.queued.get() > 0 {
-            drain(local, &mut first);
-        }
-        local.depth.set(0);
-        if let Some(payload) = first {
-            resume(payload);
-        }
-        true
+    complete::<T, F>(Pending {
+        header: header.as_ptr().cast::<u8>(),
+        idx,
+        slot,
+        records,
+        finish: finish::<T, F>,
     });
-    if finished != Some(true) {
-        complete::<T, F>(Pending {
-            header: header.as_ptr().cast::<u8>(),
-            idx,
-            slot,
-            records,
-            finish: finish::<T, F>,
-        });
-    }
 }
 
 /// Completes the death of an object whose value `try_unwrap` moved out.
@@ -164,8 +145,16 @@ fn complete<T: 'static, F: Flavor>(pending: Pending) {
         }
         local.depth.set(1);
         let outermost = pending.take().expect("pending is taken once");
-        // SAFETY: built by `die` or `die_without_value` for this `T` and `F`; runs once.
-        let mut first = unsafe { finish::<T, F>(&outermost) };
+        // SAFETY: built by `die` or `die_without_value` for this `T` and `F`; runs once. The
+        // direct (inlined) call keeps the common death off the function pointer.
+        let mut first = unsafe {
+            finish_parts::<T, F>(
+                outermost.header.cast::<Header<T>>(),
+                outermost.idx,
+                outermost.slot,
+                outermost.records,
+            )
+        };
         if local.queued.get() > 0 {
             drain(local, &mut first);
         }
