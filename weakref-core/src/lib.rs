@@ -56,6 +56,7 @@ mod method;
 mod obj;
 mod primitive;
 mod record;
+mod storage;
 mod table;
 mod typename;
 mod unraisable;

@@ -13,6 +13,7 @@ use std::ptr::{self, NonNull};
 
 use crate::death;
 use crate::flavor::{self, word, Flavor};
+use crate::storage;
 use crate::primitive::{lock, AtomicU32, Ordering};
 use crate::table::{self, Slot, NO_SLOT};
 
@@ -28,6 +29,9 @@ pub(crate) struct Meta {
     /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync.
     pub(crate) strong: AtomicU32,
 }
+
+// Freeing a header's storage without dropping it (`storage::dealloc`) skips nothing.
+const _: () = assert!(!mem::needs_drop::<Meta>());
 
 /// The heap allocation of an object: bookkeeping first, the value last (so that a later
 /// unsizing cast to `Header<dyn Trait>` stays possible).
@@ -115,17 +119,19 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
 
     /// Puts `value` in the slot just allocated and makes the object alive with one strong count.
     fn publish(new_slot: table::NewSlot, value: T) -> Self {
-        let header = Box::new(Header {
-            meta: Meta {
-                slot: new_slot.slot,
-                idx: new_slot.idx,
-                state: AtomicU32::new(0),
-                strong: AtomicU32::new(1),
-            },
-            value: ManuallyDrop::new(value),
-        });
-        // SAFETY: `Box::into_raw` never returns null.
-        let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(header)) };
+        let ptr = storage::alloc::<Header<T>>();
+        // SAFETY: fresh, uninitialized storage for one `Header<T>`, owned by nobody else.
+        unsafe {
+            ptr.as_ptr().write(Header {
+                meta: Meta {
+                    slot: new_slot.slot,
+                    idx: new_slot.idx,
+                    state: AtomicU32::new(0),
+                    strong: AtomicU32::new(1),
+                },
+                value: ManuallyDrop::new(value),
+            });
+        }
         new_slot
             .slot
             .ptr
@@ -299,7 +305,7 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
         let value = unsafe {
             let value = ManuallyDrop::into_inner(ptr::read(&(*ptr.as_ptr()).value));
             let idx = (*ptr.as_ptr()).meta.idx;
-            drop(Box::from_raw(ptr.as_ptr()));
+            storage::dealloc(ptr);
             death::die_without_value::<T, F>(idx, slot);
             value
         };
@@ -607,15 +613,15 @@ pub(crate) unsafe fn destroy<T: 'static>(header: NonNull<Header<T>>) -> Option<d
     let raw = header.as_ptr();
     if !mem::needs_drop::<T>() {
         // SAFETY: as below; there is no `Drop` to run.
-        drop(unsafe { Box::from_raw(raw) });
+        unsafe { storage::dealloc(header) };
         return None;
     }
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller guarantees exclusive access to a value not dropped before.
         unsafe { ManuallyDrop::drop(&mut (*raw).value) }
     }));
-    // SAFETY: the header came from `Box::into_raw` in `Obj::publish`; its value is dropped
-    // (or being unwound from) and `ManuallyDrop` keeps `Box` from dropping it again.
-    drop(unsafe { Box::from_raw(raw) });
+    // SAFETY: the header came from `storage::alloc` in `Obj::publish`; its value is dropped
+    // (or being unwound from) and the rest of the header has no `Drop`.
+    unsafe { storage::dealloc(header) };
     result.err()
 }

@@ -13,6 +13,7 @@ use std::ptr;
 use crate::death::Pending;
 use crate::flavor::word;
 use crate::primitive::{lock, AtomicPtr, AtomicU64, Mutex, Ordering};
+use crate::storage::BlockCache;
 
 /// The last version a slot may carry; a slot that would pass it is retired.
 pub(crate) const LAST_VERSION: u32 = u32::MAX - 1;
@@ -213,6 +214,8 @@ pub(crate) struct Local {
     pub(crate) queued: Cell<usize>,
     /// The version the next slot allocated on this thread starts at, at least (tests only).
     forced_version: Cell<u32>,
+    /// Freed object storage kept for reuse on this thread.
+    pub(crate) blocks: BlockCache,
 }
 
 /// Capacity of a thread's free-slot cache.
@@ -228,6 +231,7 @@ impl Local {
             depth: Cell::new(0),
             queued: Cell::new(0),
             forced_version: Cell::new(0),
+            blocks: BlockCache::new(),
         }
     }
 
@@ -240,6 +244,7 @@ impl Local {
             depth: Cell::new(0),
             queued: Cell::new(0),
             forced_version: Cell::new(0),
+            blocks: BlockCache::new(),
         }
     }
 
@@ -282,9 +287,9 @@ impl Local {
         }
     }
 
-    /// Makes sure this thread's cached slots go back to the pool when the thread ends.
+    /// Makes sure this thread's cached slots and blocks go back when the thread ends.
     #[inline]
-    fn arm_flush(&self) {
+    pub(crate) fn arm_flush(&self) {
         if !self.flush_armed.get() {
             self.arm_flush_now();
         }
@@ -298,6 +303,7 @@ impl Local {
 
     #[cfg_attr(weakref_loom, allow(dead_code))]
     fn flush(&self) {
+        self.blocks.close();
         let len = self.free_len.replace(0);
         if len > 0 {
             table().give_back(self.free[..len].iter().map(Cell::get));
