@@ -172,17 +172,28 @@ pub(crate) fn try_upgrade<F: Flavor>(slot: &Slot, version: u32) -> Option<NonNul
                 Err(actual) => current = actual,
             }
         }
-        NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>())
+        Some(live_meta(slot))
     } else {
         if slot.word.load(Ordering::Relaxed) != word::pack(version, 1) {
             return None;
         }
-        let meta = NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>())?;
+        let meta = live_meta(slot);
         // SAFETY: the slot holds the live unsync object of `version`, whose allocation starts
         // with `meta` and stays allocated while it is alive; only this thread touches it.
         add_strong::<F>(unsafe { meta.as_ref() });
         Some(meta)
     }
+}
+
+/// The `Meta` of the live object in `slot` (whose word the caller just read alive).
+#[inline]
+fn live_meta(slot: &Slot) -> NonNull<Meta> {
+    let ptr = slot.ptr.load(Ordering::Relaxed).cast::<Meta>();
+    debug_assert!(!ptr.is_null());
+    // SAFETY: `Obj::publish` stores the (non-null) header pointer before the word that reads
+    // alive, with release ordering that the caller's read of that word acquired (or on this
+    // very thread, in `unsync`); nothing ever sets a slot's pointer back to null.
+    unsafe { NonNull::new_unchecked(ptr) }
 }
 
 /// `try_unwrap`'s death: takes the count from exactly 1 to 0 (the instant of death), or does

@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
-use std::num::NonZeroU32;
+use std::num::NonZeroU64;
 use std::ops::Deref;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
@@ -15,7 +15,7 @@ use crate::death;
 use crate::flavor::{self, word, Flavor};
 use crate::storage;
 use crate::primitive::{lock, AtomicU32, Ordering};
-use crate::table::{self, Slot, NO_SLOT};
+use crate::table::{self, Slot, NULL_SLOT};
 
 /// The bookkeeping at the start of every object's allocation, whatever its type: the slot's
 /// `ptr` points here, so a `Weak` can reach it without knowing `T`.
@@ -88,8 +88,9 @@ type WeakMarker<T, F> = (fn() -> T, F, *const ());
 /// assert_eq!(std::mem::size_of::<Weak<i32>>(), 8);
 /// ```
 pub struct Weak<T: 'static, F: Flavor> {
-    idx: u32,
-    version: NonZeroU32,
+    /// `version << 32 | slot index`: one load gives both, and the version part is already the
+    /// slot word an upgrade looks for (a non-zero version makes the whole non-zero).
+    bits: NonZeroU64,
     _marker: PhantomData<WeakMarker<T, F>>,
 }
 
@@ -425,38 +426,41 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// ```
     pub const fn new() -> Self {
         Weak {
-            idx: NO_SLOT,
-            version: NonZeroU32::MIN,
+            bits: match NonZeroU64::new(word::pack(1, NULL_SLOT as u64)) {
+                Some(bits) => bits,
+                None => unreachable!(),
+            },
             _marker: PhantomData,
         }
     }
 
     pub(crate) fn from_parts(idx: u32, version: u32) -> Self {
+        assert!(version != 0, "live slots have non-zero versions");
         Weak {
-            idx,
-            version: NonZeroU32::new(version).expect("live slots have non-zero versions"),
+            bits: NonZeroU64::new(word::pack(version, u64::from(idx)))
+                .expect("a non-zero version makes the bits non-zero"),
             _marker: PhantomData,
         }
     }
 
-    /// The slot index of this handle (`u32::MAX` for `Weak::new()`).
+    /// The slot index of this handle (`NULL_SLOT` for `Weak::new()`).
+    #[inline]
     pub(crate) fn idx(&self) -> u32 {
-        self.idx
+        self.bits.get() as u32
     }
 
     /// The version of this handle.
+    #[inline]
     pub(crate) fn version(&self) -> u32 {
-        self.version.get()
+        word::version(self.bits.get())
     }
 
-    /// The slot, unless this is `Weak::new()`.
+    /// The slot of this handle (for `Weak::new()`, the null slot, which reads dead forever).
     #[inline]
-    pub(crate) fn slot(&self) -> Option<&'static Slot> {
-        if self.idx == NO_SLOT {
-            None
-        } else {
-            Some(table::table().slot(self.idx))
-        }
+    pub(crate) fn slot(&self) -> &'static Slot {
+        // SAFETY: `idx` is `NULL_SLOT` or comes from a slot the table handed out
+        // (`from_parts` is only given those).
+        unsafe { table::table().slot(self.idx()) }
     }
 
     /// A strong handle, if the object is still alive.
@@ -469,8 +473,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// ```
     #[inline]
     pub fn upgrade(&self) -> Option<Obj<T, F>> {
-        let slot = self.slot()?;
-        let meta = flavor::try_upgrade::<F>(slot, self.version.get())?;
+        let meta = flavor::try_upgrade::<F>(self.slot(), self.version())?;
         // SAFETY: the upgrade added a strong count to the live object of this version, whose
         // header starts with `meta`; handles of one version always name one object of type `T`
         // and flavour `F`.
@@ -498,15 +501,12 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// assert_eq!(Obj::downgrade(&obj).strong_count(), 1);
     /// ```
     pub fn strong_count(&self) -> usize {
-        match self.slot() {
-            None => 0,
-            Some(slot) => flavor::weak_strong_count::<F>(slot, self.version.get()),
-        }
+        flavor::weak_strong_count::<F>(self.slot(), self.version())
     }
 
     /// The address of the value if the object is alive, without touching the value.
     pub(crate) fn value_addr(&self) -> Option<usize> {
-        let slot = self.slot()?;
+        let slot = self.slot();
         if !self.is_alive() {
             return None;
         }
@@ -540,7 +540,7 @@ impl<T: 'static, F: Flavor> From<&Obj<T, F>> for Weak<T, F> {
 
 impl<T: 'static, F: Flavor> PartialEq for Weak<T, F> {
     fn eq(&self, other: &Self) -> bool {
-        self.idx == other.idx && self.version == other.version
+        self.bits == other.bits
     }
 }
 
@@ -554,25 +554,25 @@ impl<T: 'static, F: Flavor> PartialOrd for Weak<T, F> {
 
 impl<T: 'static, F: Flavor> Ord for Weak<T, F> {
     fn cmp(&self, other: &Self) -> CmpOrdering {
-        (self.idx, self.version).cmp(&(other.idx, other.version))
+        (self.idx(), self.version()).cmp(&(other.idx(), other.version()))
     }
 }
 
 impl<T: 'static, F: Flavor> Hash for Weak<T, F> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(word::pack(self.version.get(), u64::from(self.idx)));
+        state.write_u64(self.bits.get());
     }
 }
 
 impl<T: 'static, F: Flavor> fmt::Debug for Weak<T, F> {
     /// Shows the handle and whether its object is alive; never touches `T`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.idx == NO_SLOT {
+        if self.idx() == NULL_SLOT {
             return f.write_str("(Weak)");
         }
         f.debug_struct("Weak")
-            .field("slot", &self.idx)
-            .field("version", &self.version)
+            .field("slot", &self.idx())
+            .field("version", &self.version())
             .field("alive", &self.is_alive())
             .finish()
     }

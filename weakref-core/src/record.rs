@@ -469,7 +469,7 @@ pub(crate) fn shared<T: 'static, F: Flavor>(obj: &Obj<T, F>, kind: RecordKind) -
 /// If the object is dead, the death owns the list and runs the callback.
 fn unlink<T: 'static, F: Flavor>(rec: &Arc<Record<T, F>>) {
     let target = rec.target;
-    let Some(slot) = target.slot() else { return };
+    let slot = target.slot();
     let (removed, emptied) = {
         let _guard = lock(table::table().lock_for(target.idx()));
         let current = slot.word.load(Ordering::Acquire);

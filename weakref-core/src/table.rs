@@ -19,8 +19,9 @@ use crate::storage::BlockCache;
 pub(crate) const LAST_VERSION: u32 = u32::MAX - 1;
 /// The version a retired slot carries forever: no handle ever has it.
 const RETIRED_VERSION: u32 = u32::MAX;
-/// The index of no slot: the index of `Weak::new()`.
-pub(crate) const NO_SLOT: u32 = u32::MAX;
+/// The slot of no object: never handed out, its word reads version 0 (no handle's version)
+/// forever. `Weak::new()` names it, so every handle names a slot that exists.
+pub(crate) const NULL_SLOT: u32 = 0;
 
 /// log2 of a chunk's length: chunks hold 4096 slots (fewer under Miri and loom, which pay for
 /// every slot and every directory entry they see).
@@ -55,6 +56,16 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    #[cfg(not(weakref_loom))]
+    const fn new() -> Slot {
+        Slot {
+            word: AtomicU64::new(0),
+            ptr: AtomicPtr::new(ptr::null_mut()),
+            records: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    #[cfg(weakref_loom)]
     fn new() -> Slot {
         Slot {
             word: AtomicU64::new(0),
@@ -97,10 +108,13 @@ const CHUNK_LEN: usize = 1 << CHUNK_LOG;
 const INDEX_LIMIT: u64 = (N_CHUNKS as u64) << CHUNK_LOG;
 
 impl SlotTable {
+    /// A table whose first chunk is `first` (`CHUNK_LEN` slots that live forever).
     #[cfg(not(weakref_loom))]
-    const fn new() -> SlotTable {
+    const fn new(first: *mut Slot) -> SlotTable {
+        let mut chunks = [const { AtomicPtr::new(ptr::null_mut()) }; N_CHUNKS];
+        chunks[0] = AtomicPtr::new(first);
         SlotTable {
-            chunks: [const { AtomicPtr::new(ptr::null_mut()) }; N_CHUNKS],
+            chunks,
             pool: Mutex::new(Pool {
                 free: Vec::new(),
                 next: 0,
@@ -112,8 +126,12 @@ impl SlotTable {
 
     #[cfg(weakref_loom)]
     fn new() -> SlotTable {
+        // Each execution's table leaks its chunks, as the global one does.
+        let first = Box::into_raw(new_chunk()).cast::<Slot>();
         SlotTable {
-            chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            chunks: std::array::from_fn(|bucket| {
+                AtomicPtr::new(if bucket == 0 { first } else { ptr::null_mut() })
+            }),
             pool: Mutex::new(Pool {
                 free: Vec::new(),
                 next: 0,
@@ -123,14 +141,23 @@ impl SlotTable {
         }
     }
 
-    /// The slot at `idx`, which `alloc` handed out at some time.
+    /// The slot at `idx`.
+    ///
+    /// # Safety
+    /// `idx` is [`NULL_SLOT`] or was handed out by this table (`refill`) at some time, which is
+    /// true of every index a handle or a header carries.
     #[inline]
-    pub(crate) fn slot(&self, idx: u32) -> &Slot {
+    pub(crate) unsafe fn slot(&self, idx: u32) -> &Slot {
         let (bucket, offset) = chunk_of(idx);
-        let base = self.chunks[bucket].load(Ordering::Acquire);
-        assert!(!base.is_null(), "slot index {idx} was never allocated");
-        // SAFETY: `base` points to a leaked chunk of `CHUNK_LEN` slots that is never freed or
-        // moved, and `chunk_of` puts `offset` below that length.
+        debug_assert!(bucket < N_CHUNKS, "slot index {idx} out of range");
+        // SAFETY: handed-out indices are below `INDEX_LIMIT` (checked by `refill`), so
+        // `bucket < N_CHUNKS`.
+        let base = unsafe { self.chunks.get_unchecked(bucket) }.load(Ordering::Acquire);
+        debug_assert!(!base.is_null(), "slot index {idx} was never allocated");
+        // SAFETY: the first chunk exists from the start, and `refill` publishes a chunk before
+        // handing out any of its indices (the handle that carries `idx` was made after, on
+        // this thread or one that synchronized with it). A chunk holds `CHUNK_LEN` slots and is
+        // never freed or moved, and `chunk_of` puts `offset` below that length.
         unsafe { &*base.add(offset) }
     }
 
@@ -155,12 +182,15 @@ impl SlotTable {
         );
         let (bucket, _) = chunk_of(start);
         if self.chunks[bucket].load(Ordering::Acquire).is_null() {
-            let chunk: Box<[Slot]> = (0..CHUNK_LEN).map(|_| Slot::new()).collect();
-            let base = Box::into_raw(chunk).cast::<Slot>();
+            let base = Box::into_raw(new_chunk()).cast::<Slot>();
             self.chunks[bucket].store(base, Ordering::Release);
         }
         pool.next = start + BATCH as u32;
-        cache.extend((start..start + BATCH as u32).rev());
+        cache.extend(
+            (start..start + BATCH as u32)
+                .rev()
+                .filter(|&idx| idx != NULL_SLOT),
+        );
     }
 
     fn give_back(&self, indices: impl Iterator<Item = u32>) {
@@ -177,8 +207,17 @@ impl SlotTable {
     }
 }
 
+/// A chunk of fresh slots.
+fn new_chunk() -> Box<[Slot]> {
+    (0..CHUNK_LEN).map(|_| Slot::new()).collect()
+}
+
+/// The first chunk, static so that [`NULL_SLOT`] exists before any allocation.
 #[cfg(not(weakref_loom))]
-static TABLE: SlotTable = SlotTable::new();
+static FIRST_CHUNK: [Slot; CHUNK_LEN] = [const { Slot::new() }; CHUNK_LEN];
+
+#[cfg(not(weakref_loom))]
+static TABLE: SlotTable = SlotTable::new(ptr::addr_of!(FIRST_CHUNK).cast::<Slot>().cast_mut());
 
 /// The global slot table.
 #[cfg(not(weakref_loom))]
@@ -403,7 +442,8 @@ pub(crate) fn alloc_slot() -> NewSlot {
         (idx, local.forced_version.replace(0))
     })
     .unwrap_or_else(|| (table.alloc_uncached(), 0));
-    let slot = table.slot(idx);
+    // SAFETY: `idx` was just handed out by the table.
+    let slot = unsafe { table.slot(idx) };
     let version = word::version(slot.word.load(Ordering::Relaxed))
         .max(1)
         .max(forced.min(LAST_VERSION));
@@ -463,6 +503,6 @@ mod tests {
         let (bucket, offset) = chunk_of((INDEX_LIMIT - 1) as u32);
         assert_eq!(bucket, N_CHUNKS - 1);
         assert_eq!(offset, CHUNK_LEN - 1);
-        assert!(INDEX_LIMIT < u64::from(super::NO_SLOT));
+        assert_eq!(chunk_of(super::NULL_SLOT), (0, 0));
     }
 }
