@@ -108,13 +108,12 @@ const CHUNK_LEN: usize = 1 << CHUNK_LOG;
 const INDEX_LIMIT: u64 = (N_CHUNKS as u64) << CHUNK_LOG;
 
 impl SlotTable {
-    /// A table whose first chunk is `first` (`CHUNK_LEN` slots that live forever).
+    /// The directory of its first `STATIC_CHUNKS` chunks stays null: `slot` reads those from
+    /// `STATIC_SLOTS` (and the whole table stays in `.bss`).
     #[cfg(not(weakref_loom))]
-    const fn new(first: *mut Slot) -> SlotTable {
-        let mut chunks = [const { AtomicPtr::new(ptr::null_mut()) }; N_CHUNKS];
-        chunks[0] = AtomicPtr::new(first);
+    const fn new() -> SlotTable {
         SlotTable {
-            chunks,
+            chunks: [const { AtomicPtr::new(ptr::null_mut()) }; N_CHUNKS],
             pool: Mutex::new(Pool {
                 free: Vec::new(),
                 next: 0,
@@ -148,13 +147,18 @@ impl SlotTable {
     /// true of every index a handle or a header carries.
     #[inline]
     pub(crate) unsafe fn slot(&self, idx: u32) -> &Slot {
+        #[cfg(not(weakref_loom))]
+        if (idx as usize) < STATIC_LEN {
+            // SAFETY: in bounds of the static slots (no directory load on this path).
+            return unsafe { STATIC_SLOTS.get_unchecked(idx as usize) };
+        }
         let (bucket, offset) = chunk_of(idx);
         debug_assert!(bucket < N_CHUNKS, "slot index {idx} out of range");
         // SAFETY: handed-out indices are below `INDEX_LIMIT` (checked by `refill`), so
         // `bucket < N_CHUNKS`.
         let base = unsafe { self.chunks.get_unchecked(bucket) }.load(Ordering::Acquire);
         debug_assert!(!base.is_null(), "slot index {idx} was never allocated");
-        // SAFETY: the first chunk exists from the start, and `refill` publishes a chunk before
+        // SAFETY: past the static chunks, `refill` publishes a chunk before
         // handing out any of its indices (the handle that carries `idx` was made after, on
         // this thread or one that synchronized with it). A chunk holds `CHUNK_LEN` slots and is
         // never freed or moved, and `chunk_of` puts `offset` below that length.
@@ -181,7 +185,7 @@ impl SlotTable {
             "weakref slot table is full ({INDEX_LIMIT} slots)"
         );
         let (bucket, _) = chunk_of(start);
-        if self.chunks[bucket].load(Ordering::Acquire).is_null() {
+        if bucket >= STATIC_CHUNKS && self.chunks[bucket].load(Ordering::Acquire).is_null() {
             let base = Box::into_raw(new_chunk()).cast::<Slot>();
             self.chunks[bucket].store(base, Ordering::Release);
         }
@@ -212,12 +216,27 @@ fn new_chunk() -> Box<[Slot]> {
     (0..CHUNK_LEN).map(|_| Slot::new()).collect()
 }
 
-/// The first chunk, static so that [`NULL_SLOT`] exists before any allocation.
+/// How many chunks at the start of the table are static: 2^20 slots, reached without the
+/// directory (one dependent load less on every upgrade). All zero, so they cost address space
+/// only (24 MiB of `.bss`) until used. One chunk under Miri, which pays for every slot.
+#[cfg(not(any(miri, weakref_loom)))]
+const STATIC_CHUNKS: usize = 256;
+#[cfg(all(miri, not(weakref_loom)))]
+const STATIC_CHUNKS: usize = 1;
+/// None under loom, whose table (a fresh one per execution) allocates its first chunk.
+#[cfg(weakref_loom)]
+const STATIC_CHUNKS: usize = 0;
+/// Number of static slots.
 #[cfg(not(weakref_loom))]
-static FIRST_CHUNK: [Slot; CHUNK_LEN] = [const { Slot::new() }; CHUNK_LEN];
+const STATIC_LEN: usize = STATIC_CHUNKS * CHUNK_LEN;
+
+/// The static slots: the first chunks of the table, so that [`NULL_SLOT`] exists before any
+/// allocation and the first 2^20 slots need no directory lookup.
+#[cfg(not(weakref_loom))]
+static STATIC_SLOTS: [Slot; STATIC_LEN] = [const { Slot::new() }; STATIC_LEN];
 
 #[cfg(not(weakref_loom))]
-static TABLE: SlotTable = SlotTable::new(ptr::addr_of!(FIRST_CHUNK).cast::<Slot>().cast_mut());
+static TABLE: SlotTable = SlotTable::new();
 
 /// The global slot table.
 #[cfg(not(weakref_loom))]

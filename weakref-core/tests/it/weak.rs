@@ -26,6 +26,22 @@ macro_rules! flavour_tests {
                 assert_eq!(size_of::<Option<Weak<()>>>(), 8);
             }
 
+            /// Past the static slots (2^20, read without the directory; 128 under Miri)
+            /// handles work the same.
+            #[test]
+            fn objects_past_the_static_slots_behave_the_same() {
+                let statics: u32 = if cfg!(miri) { 128 } else { 1 << 20 };
+                let objs: Vec<Obj<u32>> = (0..statics + 300).map(Obj::new).collect();
+                let weaks: Vec<Weak<u32>> = objs.iter().map(Obj::downgrade).collect();
+                assert!(__testing::slot_table_len() > statics as usize);
+                let step = if cfg!(miri) { 7 } else { 997 };
+                for (i, weak) in weaks.iter().enumerate().step_by(step) {
+                    assert_eq!(weak.upgrade().as_deref(), Some(&(i as u32)));
+                }
+                drop(objs);
+                assert!(weaks.iter().step_by(step).all(|weak| weak.upgrade().is_none()));
+            }
+
             #[test]
             fn is_copy() {
                 fn assert_copy<C: Copy>(value: C) -> (C, C) {
