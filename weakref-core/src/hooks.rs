@@ -21,12 +21,13 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem;
 use std::panic;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 
 use crate::flavor::{self, word, Flavor, SendIfSync};
 use crate::obj::{self, Header, Obj, DEAD, PIN};
-use crate::primitive::{lock, Ordering};
+use crate::primitive::{lock, AtomicPtr, Ordering};
 use crate::record;
 use crate::table;
 
@@ -173,8 +174,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
     /// ```
     #[inline]
     pub fn is_alive(&self) -> bool {
-        let current = self.slot.word.load(Ordering::Acquire);
-        word::version(current) == self.version && word::count(current) > 0
+        alive_in(self.slot, word::pack(self.version, 1))
     }
 }
 
@@ -184,18 +184,160 @@ impl<T: 'static, F: Flavor> Drop for StoragePin<T, F> {
     /// # Panics
     /// Propagates a panic of `T`'s `Drop` (unless already panicking).
     fn drop(&mut self) {
-        // SAFETY: the header is alive while this pin exists.
-        let state = unsafe { &self.header.as_ref().meta.state };
-        let prev = flavor::state_sub::<F>(state, PIN);
-        if prev == PIN | DEAD {
-            // SAFETY: the object died and this was the last pin: nobody else reaches the value.
-            if let Some(payload) = unsafe { obj::destroy(self.header) } {
-                if std::thread::panicking() {
-                    crate::death::drop_payload(payload);
-                } else {
-                    panic::resume_unwind(payload);
-                }
+        // SAFETY: this pin is counted in the header's state and is given up here, once.
+        unsafe { unpin::<T, F>(self.header) };
+    }
+}
+
+/// Gives up one pin of `header`; the last pin of a dead object drops the value (propagating a
+/// panic of its `Drop` unless already panicking).
+///
+/// # Safety
+/// The caller owns one pin counted in `header`'s state, and gives it up.
+unsafe fn unpin<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
+    // SAFETY: the header is alive while the caller's pin exists.
+    let state = unsafe { &header.as_ref().meta.state };
+    let prev = flavor::state_sub::<F>(state, PIN);
+    if prev == PIN | DEAD {
+        // SAFETY: the object died and this was the last pin: nobody else reaches the value.
+        if let Some(payload) = unsafe { obj::destroy(header) } {
+            if std::thread::panicking() {
+                crate::death::drop_payload(payload);
+            } else {
+                panic::resume_unwind(payload);
             }
+        }
+    }
+}
+
+/// Whether `slot`'s word shows the live object whose `alive_base` is `version << 32 | 1`: one
+/// subtraction and compare (a count of 0 or another version falls outside the range).
+#[inline]
+fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
+    let current = slot.word.load(Ordering::Acquire);
+    current.wrapping_sub(alive_base) < word::MAX_COUNT
+}
+
+/// A pin taken on first use: one per handle of a proxy-like type, which pins the storage the
+/// first time it hands out `&T` and keeps it pinned until the handle is dropped.
+///
+/// [`get`](LazyPin::get) is the fast path (the value, when pinned and alive: three loads and a
+/// compare); [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are
+/// resolved by a compare-and-swap: one pin stays, the others are given back.
+///
+/// ```
+/// use weakref_core::hooks::LazyPin;
+/// use weakref_core::unsync::Obj;
+/// let obj = Obj::new(String::from("kept"));
+/// let pin = LazyPin::new(&Obj::downgrade(&obj));
+/// assert!(pin.get().is_none()); // not pinned yet
+/// assert_eq!(pin.pin(&obj), "kept");
+/// assert_eq!(pin.get().map(String::as_str), Some("kept"));
+/// drop(obj);
+/// assert!(pin.get().is_none() && !pin.is_alive()); // dead: the fast path refuses
+/// assert_eq!(pin.pinned_value().map(String::as_str), Some("kept")); // the storage stays
+/// ```
+pub struct LazyPin<T: 'static, F: Flavor> {
+    /// The pinned header; null until the first `pin`.
+    header: AtomicPtr<Header<T>>,
+    /// The object's slot (slots are never freed).
+    slot: &'static table::Slot,
+    /// `version << 32 | 1` for the object's version.
+    alive_base: u64,
+    _marker: PhantomData<(T, F, *const ())>,
+}
+
+// SAFETY: as for `StoragePin`: `&T` on any thread needs `T: Sync`, dropping the last pin on any
+// thread may drop `T` (`T: Send`); the header pointer is atomic and pin counts are changed
+// with atomic read-modify-writes.
+unsafe impl<T: Send + Sync> Send for LazyPin<T, flavor::SyncFlavor> {}
+// SAFETY: as for `Send`; racing first pins are resolved by the compare-and-swap in `pin`.
+unsafe impl<T: Send + Sync> Sync for LazyPin<T, flavor::SyncFlavor> {}
+
+impl<T: 'static, F: Flavor> LazyPin<T, F> {
+    /// An unpinned pin for the object `weak` names.
+    pub fn new(weak: &crate::generic::Weak<T, F>) -> Self {
+        LazyPin {
+            header: AtomicPtr::new(std::ptr::null_mut()),
+            slot: weak.slot(),
+            alive_base: word::pack(weak.version(), 1),
+            _marker: PhantomData,
+        }
+    }
+
+    /// The value, if pinned and the object is alive.
+    #[inline]
+    pub fn get(&self) -> Option<&T> {
+        let header = self.header.load(Ordering::Acquire);
+        if header.is_null() || !alive_in(self.slot, self.alive_base) {
+            return None;
+        }
+        // SAFETY: a non-null header is pinned by this handle until it is dropped, which keeps
+        // the header and its value allocated and the value in place.
+        Some(unsafe { &(*header).value })
+    }
+
+    /// The pinned value, alive or not (`None` when not pinned).
+    pub fn pinned_value(&self) -> Option<&T> {
+        let header = self.header.load(Ordering::Acquire);
+        // SAFETY: as in `get`.
+        (!header.is_null()).then(|| unsafe { &*ptr::addr_of!((*header).value).cast::<T>() })
+    }
+
+    /// Whether the object is alive.
+    pub fn is_alive(&self) -> bool {
+        alive_in(self.slot, self.alive_base)
+    }
+
+    /// Pins the storage of `obj` (unless already pinned) and returns its value.
+    ///
+    /// # Panics
+    /// If `obj` is not the object this pin was made for.
+    pub fn pin(&self, obj: &Obj<T, F>) -> &T {
+        let weak = Obj::downgrade(obj);
+        assert!(
+            ptr::eq(weak.slot(), self.slot) && word::pack(weak.version(), 1) == self.alive_base,
+            "LazyPin::pin: not the object this pin was made for"
+        );
+        if let Some(value) = self.pinned_value() {
+            return value;
+        }
+        let pin = mem::ManuallyDrop::new(StoragePin::new(obj));
+        let header = pin.header.as_ptr();
+        if let Err(_other) = self.header.compare_exchange(
+            ptr::null_mut(),
+            header,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // Another thread pinned first: give this pin back (the object is alive, held by
+            // `obj`, so this is never the last pin of a dead object).
+            drop(mem::ManuallyDrop::into_inner(pin));
+        }
+        self.pinned_value().expect("pinned just now")
+    }
+}
+
+impl<T: 'static, F: Flavor> Drop for LazyPin<T, F> {
+    /// Gives the pin back, if taken; the last pin of a dead object drops the value.
+    ///
+    /// # Panics
+    /// Propagates a panic of `T`'s `Drop` (unless already panicking).
+    fn drop(&mut self) {
+        if let Some(header) = NonNull::new(self.header.load(Ordering::Acquire)) {
+            // SAFETY: a non-null header carries this handle's one pin, given up once here.
+            unsafe { unpin::<T, F>(header) };
+        }
+    }
+}
+
+impl<T: 'static, F: Flavor> fmt::Debug for LazyPin<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header = self.header.load(Ordering::Acquire);
+        if header.is_null() {
+            f.write_str("LazyPin(unpinned)")
+        } else {
+            write!(f, "LazyPin({header:p})")
         }
     }
 }

@@ -3,11 +3,10 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::OnceLock;
 
 use weakref_core::flavor::Flavor;
 use weakref_core::generic::{Obj, WeakRef};
-use weakref_core::hooks::{self, RecordKind, StoragePin};
+use weakref_core::hooks::{self, LazyPin, RecordKind};
 use weakref_core::ReferenceError;
 
 /// Python's `weakref.proxy`: use it as the object through [`Deref`]; after the object died,
@@ -47,17 +46,14 @@ pub struct Proxy<T: 'static, F: Flavor> {
     /// The proxy object: a record of kind [`RecordKind::Proxy`], shared by every clone.
     record: WeakRef<T, F>,
     /// This handle's pin, taken by its first `Deref` and released when the handle is dropped.
-    /// A `OnceLock` (not a `OnceCell`) keeps the `sync` proxy `Sync`.
-    pin: OnceLock<StoragePin<T, F>>,
+    pin: LazyPin<T, F>,
 }
 
 impl<T: 'static, F: Flavor> Proxy<T, F> {
     /// A new, unpinned handle to the proxy object `record`.
     pub(crate) fn from_record(record: WeakRef<T, F>) -> Self {
-        Proxy {
-            record,
-            pin: OnceLock::new(),
-        }
+        let pin = LazyPin::new(&record.downgrade());
+        Proxy { record, pin }
     }
 
     /// A callback-less proxy to `obj`: the object's shared one, created on first use
@@ -199,9 +195,9 @@ impl<T: 'static, F: Flavor> Deref for Proxy<T, F> {
     #[inline]
     fn deref(&self) -> &T {
         match self.pin.get() {
-            // The pinned handle's fast path: two loads decide liveness, no table lookup.
-            Some(pin) if pin.is_alive() => pin.get(),
-            _ => self.deref_slow(),
+            // The pinned handle's fast path: the pin and the slot's word, no table lookup.
+            Some(value) => value,
+            None => self.deref_slow(),
         }
     }
 }
@@ -212,18 +208,12 @@ impl<T: 'static, F: Flavor> Proxy<T, F> {
     #[inline(never)]
     #[track_caller]
     fn deref_slow(&self) -> &T {
-        if let Some(pin) = self.pin.get() {
-            if !pin.is_alive() {
-                dead();
-            }
-            return pin.get();
-        }
         // The strong reference proves the object alive while the pin is counted, so its death
         // (which may come as soon as `obj` is dropped) sees the pin and leaves `T` in place.
         let Some(obj) = self.record.get() else { dead() };
-        let pin = self.pin.get_or_init(|| StoragePin::new(&obj));
+        let value = self.pin.pin(&obj);
         drop(obj);
-        pin.get()
+        value
     }
 }
 
