@@ -221,8 +221,8 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// A pin taken on first use: one per handle of a proxy-like type, which pins the storage the
 /// first time it hands out `&T` and keeps it pinned until the handle is dropped.
 ///
-/// [`get`](LazyPin::get) is the fast path (the value, when pinned and alive: three loads and a
-/// compare); [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are
+/// [`get`](LazyPin::get) is the fast path (the value, when pinned and alive: the pin, then the
+/// count in the header (`unsync`) or the slot's word (`sync`), and a compare); [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are
 /// resolved by a compare-and-swap: one pin stays, the others are given back.
 ///
 /// ```
@@ -269,7 +269,18 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     #[inline]
     pub fn get(&self) -> Option<&T> {
         let header = self.header.load(Ordering::Acquire);
-        if header.is_null() || !alive_in(self.slot, self.alive_base) {
+        if header.is_null() {
+            return None;
+        }
+        let alive = if F::SYNC {
+            alive_in(self.slot, self.alive_base)
+        } else {
+            // SAFETY: the pinned header stays allocated while this handle lives. An unsync
+            // object's count lives in its header and reaches 0 at the instant of death: one
+            // load next to the value, no slot.
+            unsafe { (*header).meta.strong.load(Ordering::Relaxed) != 0 }
+        };
+        if !alive {
             return None;
         }
         // SAFETY: a non-null header is pinned by this handle until it is dropped, which keeps
