@@ -135,6 +135,12 @@ pub mod __testing {
         crate::table::stats().1
     }
 
+    /// Bytes of the static part of the slot table in use (slots ever handed out there, which
+    /// the global allocator does not see): memory measurements add it to the allocator's count.
+    pub fn static_slot_bytes() -> usize {
+        crate::table::static_slot_bytes()
+    }
+
     /// Slots retired because their versions ran out.
     pub fn retired_slots() -> usize {
         crate::table::stats().2

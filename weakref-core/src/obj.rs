@@ -13,8 +13,8 @@ use std::ptr::{self, NonNull};
 
 use crate::death;
 use crate::flavor::{self, word, Flavor};
-use crate::storage;
 use crate::primitive::{lock, AtomicU32, Ordering};
+use crate::storage;
 use crate::table::{self, Slot, NULL_SLOT};
 
 /// The bookkeeping at the start of every object's allocation, whatever its type: the slot's

@@ -498,6 +498,12 @@ fn retire(slot: &Slot) {
     lock(&table().pool).retired += 1;
 }
 
+/// Bytes of static slots ever handed out (tests and benches).
+pub(crate) fn static_slot_bytes() -> usize {
+    let next = lock(&table().pool).next as usize;
+    next.min(STATIC_CHUNKS * CHUNK_LEN) * std::mem::size_of::<Slot>()
+}
+
 /// Test support: the next slot allocated on this thread starts at version `version` at least.
 pub(crate) fn force_next_version(version: u32) {
     with_local(|local| local.forced_version.set(version));

@@ -39,7 +39,10 @@ macro_rules! flavour_tests {
                     assert_eq!(weak.upgrade().as_deref(), Some(&(i as u32)));
                 }
                 drop(objs);
-                assert!(weaks.iter().step_by(step).all(|weak| weak.upgrade().is_none()));
+                assert!(weaks
+                    .iter()
+                    .step_by(step)
+                    .all(|weak| weak.upgrade().is_none()));
             }
 
             #[test]
