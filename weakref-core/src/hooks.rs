@@ -222,8 +222,9 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// first time it hands out `&T` and keeps it pinned until the handle is dropped.
 ///
 /// [`get`](LazyPin::get) is the fast path (the value, when pinned and alive: the pin, then the
-/// count in the header (`unsync`) or the slot's word (`sync`), and a compare); [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are
-/// resolved by a compare-and-swap: one pin stays, the others are given back.
+/// count in the header (`unsync`) or the slot's word (`sync`), and a compare);
+/// [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are resolved by a
+/// compare-and-swap: one pin stays, the others are given back.
 ///
 /// ```
 /// use weakref_core::hooks::LazyPin;

@@ -158,7 +158,8 @@ pub(crate) unsafe fn dealloc<H>(block: NonNull<H>) {
     if let Some(class) = const { class_of(Layout::new::<H>()) } {
         let block = block.cast::<u8>();
         let kept = table::with_local(|local| {
-            local.arm_flush();
+            // A closed cache (thread teardown) refuses the block in `push` too.
+            let _open = local.arm_flush();
             local.blocks.push(class, block).is_ok()
         });
         if kept != Some(true) {

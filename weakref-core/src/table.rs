@@ -264,8 +264,9 @@ pub(crate) fn table() -> &'static SlotTable {
 pub(crate) struct Local {
     free: [Cell<u32>; CACHE_CAP],
     free_len: Cell<usize>,
-    /// Whether `FLUSH_ON_EXIT` is armed for this thread.
-    flush_armed: Cell<bool>,
+    /// `UNARMED`, `ARMED` (`FLUSH_ON_EXIT` will flush this thread's caches) or `CLOSED` (flushed:
+    /// thread teardown, slots go straight back to the pool).
+    flush_state: Cell<u8>,
     /// Non-zero while this thread processes a death or runs inside `defer_deaths`.
     pub(crate) depth: Cell<u32>,
     /// How many deaths wait in `QUEUE`.
@@ -276,6 +277,11 @@ pub(crate) struct Local {
     pub(crate) blocks: BlockCache,
 }
 
+/// `Local::flush_state` values.
+const UNARMED: u8 = 0;
+const ARMED: u8 = 1;
+const CLOSED: u8 = 2;
+
 /// Capacity of a thread's free-slot cache.
 const CACHE_CAP: usize = CACHE_MAX + 1;
 
@@ -285,7 +291,7 @@ impl Local {
         Local {
             free: [const { Cell::new(0) }; CACHE_CAP],
             free_len: Cell::new(0),
-            flush_armed: Cell::new(false),
+            flush_state: Cell::new(UNARMED),
             depth: Cell::new(0),
             queued: Cell::new(0),
             forced_version: Cell::new(0),
@@ -298,7 +304,7 @@ impl Local {
         Local {
             free: std::array::from_fn(|_| Cell::new(0)),
             free_len: Cell::new(0),
-            flush_armed: Cell::new(false),
+            flush_state: Cell::new(UNARMED),
             depth: Cell::new(0),
             queued: Cell::new(0),
             forced_version: Cell::new(0),
@@ -335,32 +341,40 @@ impl Local {
         self.free_len.set(keep);
     }
 
+    /// Refills the cache from the pool; false (and nothing cached) once the cache is closed.
     #[cold]
-    fn refill(&self) {
-        self.arm_flush();
+    fn refill(&self) -> bool {
+        if !self.arm_flush() {
+            return false;
+        }
         let mut batch = Vec::with_capacity(BATCH);
         table().refill(&mut batch);
         for idx in batch {
             self.push_free(idx);
         }
+        true
     }
 
-    /// Makes sure this thread's cached slots and blocks go back when the thread ends.
+    /// Makes sure this thread's cached slots and blocks go back when the thread ends; false
+    /// when they already went back (thread teardown): then nothing may be cached any more.
     #[inline]
-    pub(crate) fn arm_flush(&self) {
-        if !self.flush_armed.get() {
-            self.arm_flush_now();
-        }
+    pub(crate) fn arm_flush(&self) -> bool {
+        self.flush_state.get() == ARMED || self.arm_flush_now()
     }
 
     #[cold]
-    fn arm_flush_now(&self) {
-        self.flush_armed.set(true);
+    fn arm_flush_now(&self) -> bool {
+        if self.flush_state.get() == CLOSED {
+            return false;
+        }
+        self.flush_state.set(ARMED);
         let _ = FLUSH_ON_EXIT.try_with(|_| ());
+        true
     }
 
     #[cfg_attr(weakref_loom, allow(dead_code))]
     fn flush(&self) {
+        self.flush_state.set(CLOSED);
         self.blocks.close();
         let len = self.free_len.replace(0);
         if len > 0 {
@@ -453,10 +467,8 @@ pub(crate) fn alloc_slot() -> NewSlot {
     let (idx, forced) = with_local(|local| {
         let idx = match local.pop_free() {
             Some(idx) => idx,
-            None => {
-                local.refill();
-                local.pop_free().expect("refill yields a batch")
-            }
+            None if local.refill() => local.pop_free().expect("refill yields a batch"),
+            None => table.alloc_uncached(),
         };
         (idx, local.forced_version.replace(0))
     })
@@ -482,10 +494,13 @@ pub(crate) fn free_slot(idx: u32, slot: &Slot) {
     slot.word
         .store(word::pack(version + 1, 0), Ordering::Release);
     let cached = with_local(|local| {
-        local.arm_flush();
-        local.push_free(idx);
+        let open = local.arm_flush();
+        if open {
+            local.push_free(idx);
+        }
+        open
     });
-    if cached.is_none() {
+    if cached != Some(true) {
         table().give_back(std::iter::once(idx));
     }
 }
