@@ -154,28 +154,44 @@ fn two_pinning_handles_race_each_other_and_the_last_drop() {
     });
 }
 
-// FIXME(weakref-core): `Obj::try_unwrap` racing a pin on another thread is unsound in `sync`
-// today, so it has no model here yet. `try_unwrap` checks the pin count, then compare-exchanges
-// the slot word `(v, 1) -> (v, 0)`; a `Deref` that upgrades to `(v, 2)`, pins and drops its
-// temporary reference between those two steps leaves the word at `(v, 1)` again (ABA), the
-// exchange succeeds, and the value is moved out and its allocation freed under a live borrow.
-// Loom finds it at once with this model (`drops` is 1 inside `use_through_deref`, then a
-// use-after-free of the pin counter):
-//
-//     model(|| {
-//         let (obj, drops) = counted();
-//         let p = Proxy::new(&obj);
-//         let user = thread::spawn(move || {
-//             use_through_deref(&p);
-//             drop(p);
-//         });
-//         match Obj::try_unwrap(obj) {
-//             Ok(value) => drop(value),
-//             Err(obj) => drop(obj),
-//         }
-//         user.join().unwrap();
-//         assert_eq!(drops.load(Ordering::SeqCst), 1);
-//     });
-//
-// A fix belongs in core (for example: count a `sync` pin and make `try_unwrap`'s check and
-// exchange under the object's lock shard); add the model as a `#[test]` with it.
+/// `Obj::try_unwrap` racing a pin on another thread: the pin and try_unwrap's check-and-kill
+/// are serialized by the object's lock shard, so either the unwrap wins (the `Deref` then sees a
+/// dead object) or the pin is seen and the unwrap refuses.
+#[test]
+fn try_unwrap_races_a_pin() {
+    quiet_dead_panics();
+    model(|| {
+        let (obj, drops) = counted();
+        let p = Proxy::new(&obj);
+        let user = thread::spawn(move || {
+            use_through_deref(&p);
+            drop(p);
+        });
+        match Obj::try_unwrap(obj) {
+            Ok(value) => drop(value),
+            Err(obj) => drop(obj),
+        }
+        user.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Two threads take the first pin of one shared handle at once: one pin stays, the other is
+/// given back, and `T` still drops exactly once after the last drop.
+#[test]
+fn two_threads_pin_one_handle_at_once() {
+    quiet_dead_panics();
+    model(|| {
+        let (obj, drops) = counted();
+        let p = Arc::new(Proxy::new(&obj));
+        let other = Arc::clone(&p);
+        let user = thread::spawn(move || {
+            use_through_deref(&other);
+        });
+        use_through_deref(&p);
+        drop(obj);
+        user.join().unwrap();
+        drop(p);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
