@@ -21,13 +21,14 @@ use crate::table::{self, Slot, NULL_SLOT};
 /// `ptr` points here, so a `Weak` can reach it without knowing `T`.
 #[repr(C)]
 pub(crate) struct Meta {
-    pub(crate) slot: &'static Slot,
+    /// The strong count of an unsync object (the sync count lives in the slot's word, where
+    /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync. First, at
+    /// the header's address, as `Rc` keeps its count.
+    pub(crate) strong: AtomicU32,
     pub(crate) idx: u32,
+    pub(crate) slot: &'static Slot,
     /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
     pub(crate) state: AtomicU32,
-    /// The strong count of an unsync object (the sync count lives in the slot's word, where
-    /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync.
-    pub(crate) strong: AtomicU32,
 }
 
 // Freeing a header's storage without dropping it (`storage::dealloc`) skips nothing.

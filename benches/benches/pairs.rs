@@ -1,0 +1,189 @@
+//! The issues' performance targets, measured as interleaved pairs: ours and the peer alternate in
+//! short slices (peer first in every other round), many rounds, and the ratio is taken per
+//! round. On a shared machine a burst of load then hits both sides of a round alike, where
+//! criterion's sequential groups (all of ours, then all of the peer's) can put it on one side.
+//!
+//! `cargo bench -p weakref-benches --bench pairs` prints, per target: the median of the
+//! per-round ratios, the ratio of the two sides' best slices, and the target.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use weakref_core::{sync, unsync};
+
+/// Rounds per pair.
+const ROUNDS: usize = 41;
+/// Objects per chunk in the death benches (the kept handles are dropped untimed after it).
+const CHUNK: usize = 1_000;
+
+/// One side of a pair: runs `n` iterations, returns the nanoseconds it took.
+type Side<'a> = Box<dyn FnMut(u64) -> f64 + 'a>;
+
+/// Consumes a result so the optimizer cannot drop the work, then drops it.
+fn sink<T>(value: T) {
+    drop(black_box(value));
+}
+
+/// Times `n` iterations of `f`.
+fn timed(n: u64, mut f: impl FnMut(u64)) -> f64 {
+    let start = Instant::now();
+    f(n);
+    start.elapsed().as_secs_f64() * 1e9
+}
+
+/// Median of `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs the pair interleaved and prints its line.
+fn pair(name: &str, target: &str, iters: u64, mut ours: Side<'_>, mut peer: Side<'_>) {
+    // Warm-up: caches, branch predictors, the slot table and the allocators.
+    ours(iters);
+    peer(iters);
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut best_ours, mut best_peer) = (f64::MAX, f64::MAX);
+    for round in 0..ROUNDS {
+        let (o, p) = if round % 2 == 0 {
+            let o = ours(iters);
+            (o, peer(iters))
+        } else {
+            let p = peer(iters);
+            (ours(iters), p)
+        };
+        best_ours = best_ours.min(o);
+        best_peer = best_peer.min(p);
+        ratios.push(o / p);
+    }
+    let per = |ns: f64| ns / iters as f64;
+    println!(
+        "{name:44} median ratio {:5.2}  best {:5.2}  (ours {:7.2} ns, peer {:7.2} ns)  target {target}",
+        median(&mut ratios),
+        best_ours / best_peer,
+        per(best_ours),
+        per(best_peer),
+    );
+}
+
+/// Death with one weak handle outstanding, `CHUNK` objects at a time: `make` creates an object
+/// and returns its weak handle (the strong one dropped); the handles are dropped untimed.
+fn deaths<W>(mut make: impl FnMut(u64) -> W) -> impl FnMut(u64) -> f64 {
+    let mut kept: Vec<W> = Vec::with_capacity(CHUNK);
+    move |n| {
+        let mut total = 0.0;
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(CHUNK as u64);
+            total += timed(chunk, |chunk| {
+                for i in 0..chunk {
+                    kept.push(make(i));
+                }
+            });
+            kept.clear();
+            left -= chunk;
+        }
+        total
+    }
+}
+
+/// The pairs both flavours have: `$m` is our flavour module, `$Strong` std's counterpart,
+/// `$proxy` the proxy crate's flavour module.
+macro_rules! flavour_pairs {
+    ($label:literal, $m:ident, $Strong:ident, $proxy:path, $upgrade_target:literal) => {{
+        use $proxy as proxy;
+        let o = $m::Obj::new(42u64);
+        let w = $m::Obj::downgrade(&o);
+        let so = $Strong::new(42u64);
+        let sw = $Strong::downgrade(&so);
+        pair(
+            concat!($label, " Weak::upgrade hit (+drop) / std"),
+            $upgrade_target,
+            2_000_000,
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink((black_box(&w).upgrade()))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink((black_box(&sw).upgrade()))))),
+        );
+        pair(
+            concat!($label, " Obj::downgrade + drop / std"),
+            if $label == "sync" { "<= 0.2" } else { "-" },
+            2_000_000,
+            Box::new(|n| {
+                timed(n, |n| {
+                    (0..n).for_each(|_| sink(($m::Obj::downgrade(black_box(&o)))))
+                })
+            }),
+            Box::new(|n| {
+                timed(n, |n| {
+                    (0..n).for_each(|_| sink(($Strong::downgrade(black_box(&so)))))
+                })
+            }),
+        );
+        pair(
+            concat!($label, " Obj::new + drop / std"),
+            "<= 1.3",
+            200_000,
+            Box::new(|n| {
+                timed(n, |n| {
+                    (0..n).for_each(|i| sink(($m::Obj::new(black_box(i)))))
+                })
+            }),
+            Box::new(|n| {
+                timed(n, |n| {
+                    (0..n).for_each(|i| sink(($Strong::new(black_box(i)))))
+                })
+            }),
+        );
+        pair(
+            concat!($label, " death, one Weak kept / std"),
+            "<= 1.3",
+            200_000,
+            Box::new(deaths(|i| {
+                let o = $m::Obj::new(black_box(i));
+                $m::Obj::downgrade(&o)
+            })),
+            Box::new(deaths(|i| {
+                let o = $Strong::new(black_box(i));
+                $Strong::downgrade(&o)
+            })),
+        );
+        let p = proxy::Proxy::new(&o);
+        assert_eq!(*p, 42);
+        pair(
+            concat!($label, " pinned Proxy deref / Obj deref"),
+            "<= 1.5",
+            5_000_000,
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink((**black_box(&p)))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink((**black_box(&o)))))),
+        );
+    }};
+}
+
+fn main() {
+    use std::rc::Rc;
+    use std::sync::Arc;
+    println!("interleaved pairs: {ROUNDS} rounds, ratio = ours / peer");
+    flavour_pairs!("unsync", unsync, Rc, weakref_proxy::unsync, "<= 1.5");
+    flavour_pairs!("sync", sync, Arc, weakref_proxy::sync, "<= 1.2");
+    let o = sync::Obj::new(42u64);
+    let w = sync::Obj::downgrade(&o);
+    let owner = weakref::Own::new_box(42u64);
+    let r = owner.refer();
+    pair(
+        "sync upgrade + read + drop / weakref crate",
+        "<= 1.0",
+        2_000_000,
+        Box::new(|n| {
+            timed(n, |n| {
+                (0..n).for_each(|_| sink(black_box(&w).upgrade().map(|x| *x)))
+            })
+        }),
+        Box::new(|n| {
+            timed(n, |n| {
+                (0..n).for_each(|_| {
+                    let guard = weakref::pin();
+                    sink(black_box(r).get(&guard).copied());
+                })
+            })
+        }),
+    );
+}
