@@ -100,8 +100,8 @@ macro_rules! flavour_pairs {
             concat!($label, " Weak::upgrade hit (+drop) / std"),
             $upgrade_target,
             2_000_000,
-            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(black_box(&w).upgrade()))))),
-            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(black_box(&sw).upgrade()))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(black_box(&w).upgrade())))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(black_box(&sw).upgrade())))),
         );
         pair(
             concat!($label, " Obj::downgrade + drop / std"),
@@ -109,12 +109,12 @@ macro_rules! flavour_pairs {
             2_000_000,
             Box::new(|n| {
                 timed(n, |n| {
-                    (0..n).for_each(|_| sink($m::Obj::downgrade(black_box(&o)))))
+                    (0..n).for_each(|_| sink($m::Obj::downgrade(black_box(&o))))
                 })
             }),
             Box::new(|n| {
                 timed(n, |n| {
-                    (0..n).for_each(|_| sink($Strong::downgrade(black_box(&so)))))
+                    (0..n).for_each(|_| sink($Strong::downgrade(black_box(&so))))
                 })
             }),
         );
@@ -122,16 +122,8 @@ macro_rules! flavour_pairs {
             concat!($label, " Obj::new + drop / std"),
             "<= 1.3",
             200_000,
-            Box::new(|n| {
-                timed(n, |n| {
-                    (0..n).for_each(|i| sink($m::Obj::new(black_box(i)))))
-                })
-            }),
-            Box::new(|n| {
-                timed(n, |n| {
-                    (0..n).for_each(|i| sink($Strong::new(black_box(i)))))
-                })
-            }),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|i| sink($m::Obj::new(black_box(i)))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|i| sink($Strong::new(black_box(i)))))),
         );
         pair(
             concat!($label, " death, one Weak kept / std"),
@@ -152,8 +144,8 @@ macro_rules! flavour_pairs {
             concat!($label, " pinned Proxy deref / Obj deref"),
             "<= 1.5",
             5_000_000,
-            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(**black_box(&p)))))),
-            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(**black_box(&o)))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(**black_box(&p))))),
+            Box::new(|n| timed(n, |n| (0..n).for_each(|_| sink(**black_box(&o))))),
         );
     }};
 }
