@@ -80,7 +80,7 @@ unsafe fn finish_parts<T: 'static, F: Flavor>(
 #[inline(never)]
 pub(crate) unsafe fn die<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     // SAFETY: the header lives until step 2, which has not started.
-    let (idx, slot) = unsafe { (header.as_ref().meta.idx, header.as_ref().meta.slot) };
+    let (idx, slot) = unsafe { (header.as_ref().meta.idx(), header.as_ref().meta.slot) };
     let records = record::take_at_death::<T, F>(idx, slot);
     complete::<T, F>(Pending {
         header: header.as_ptr().cast::<u8>(),

@@ -145,7 +145,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
         // takes the count to zero under the slot's lock shard: pinning under it too means a pin
         // is either seen by that check or added while the caller's strong reference makes the
         // count at least 2, so that `try_unwrap` fails.
-        let _guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx)));
+        let _guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx())));
         flavor::state_add::<F>(&meta.state, PIN);
         StoragePin {
             header,

@@ -25,10 +25,20 @@ pub(crate) struct Meta {
     /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync. First, at
     /// the header's address, as `Rc` keeps its count.
     pub(crate) strong: AtomicU32,
-    pub(crate) idx: u32,
-    pub(crate) slot: &'static Slot,
     /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
     pub(crate) state: AtomicU32,
+    /// This object's `Weak` bits (`version << 32 | slot index`), fixed for its life: a
+    /// downgrade is this one load.
+    pub(crate) handle: NonZeroU64,
+    pub(crate) slot: &'static Slot,
+}
+
+impl Meta {
+    /// The object's slot index.
+    #[inline]
+    pub(crate) fn idx(&self) -> u32 {
+        self.handle.get() as u32
+    }
 }
 
 // Freeing a header's storage without dropping it (`storage::dealloc`) skips nothing.
@@ -126,10 +136,10 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
         unsafe {
             ptr.as_ptr().write(Header {
                 meta: Meta {
-                    slot: new_slot.slot,
-                    idx: new_slot.idx,
-                    state: AtomicU32::new(0),
                     strong: AtomicU32::new(1),
+                    state: AtomicU32::new(0),
+                    handle: Weak::<T, F>::from_parts(new_slot.idx, new_slot.version).bits,
+                    slot: new_slot.slot,
                 },
                 value: ManuallyDrop::new(value),
             });
@@ -235,10 +245,12 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
     /// let weak = Obj::downgrade(&obj);
     /// assert!(weak.is_alive());
     /// ```
+    #[inline]
     pub fn downgrade(this: &Self) -> Weak<T, F> {
-        let meta = this.meta();
-        let version = word::version(meta.slot.word.load(Ordering::Relaxed));
-        Weak::from_parts(meta.idx, version)
+        Weak {
+            bits: this.meta().handle,
+            _marker: PhantomData,
+        }
     }
 
     /// How many `Obj`s to this object exist.
@@ -294,7 +306,7 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
         let slot = meta.slot;
         // In `sync`, pins are added under the slot's lock shard (`StoragePin::new`): holding it
         // across the check and the kill means no pin can slip in between.
-        let guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx)));
+        let guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx())));
         if meta.state.load(Ordering::Acquire) >= PIN || !flavor::try_kill::<F>(meta) {
             drop(guard);
             return Err(this);
@@ -306,7 +318,7 @@ impl<T: 'static, F: Flavor> Obj<T, F> {
         // we move it out and free the header without dropping the value again.
         let value = unsafe {
             let value = ManuallyDrop::into_inner(ptr::read(&(*ptr.as_ptr()).value));
-            let idx = (*ptr.as_ptr()).meta.idx;
+            let idx = (*ptr.as_ptr()).meta.idx();
             storage::dealloc(ptr);
             death::die_without_value::<T, F>(idx, slot);
             value

@@ -370,7 +370,7 @@ fn with_list<T: 'static, F: Flavor, R>(
     f: impl FnOnce(&mut RecordList<T, F>) -> R,
 ) -> R {
     let meta = obj.meta();
-    let _guard = lock(table::table().lock_for(meta.idx));
+    let _guard = lock(table::table().lock_for(meta.idx()));
     let slot = meta.slot;
     let mut list_ptr = slot
         .records
@@ -391,7 +391,7 @@ fn read_list<T: 'static, F: Flavor, R>(
     f: impl FnOnce(&RecordList<T, F>) -> R,
 ) -> Option<R> {
     let meta = obj.meta();
-    let _guard = lock(table::table().lock_for(meta.idx));
+    let _guard = lock(table::table().lock_for(meta.idx()));
     let list_ptr = meta
         .slot
         .records

@@ -14,6 +14,8 @@ assert_not_impl_any!(weakref_finalize::unsync::Finalizer<i32>: Send, Sync);
 #[test]
 fn detached_functions_keep_their_flavour() {
     fn is_send<X: Send>(_: &X) {}
+    // Creates finalizers: serialized with the tests that compare `pending()`.
+    let _serial = crate::helpers::serial();
     let obj = weakref_core::sync::Obj::new(1);
     let f = weakref_finalize::sync::finalize(&obj, || 5);
     let (_obj, func) = f.detach().unwrap();
