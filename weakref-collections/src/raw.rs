@@ -1,9 +1,14 @@
-//! The table both flavours are built on: entries in a `DenseSlotMap`, indexed by a `HashTable`.
+//! The table both flavours are built on: entries in a `Vec`, indexed by a `HashTable` of
+//! positions (the layout of `indexmap`).
 //!
 //! Every collection is a map from a hashed key `H` (an owned `K` in `WeakValueMap`, the key's
 //! `Weak<K>` in `WeakKeyMap` and `WeakSet`) to an owned value `O` (nothing in `WeakValueMap`)
 //! and one weakly held object `W` (the value of a `WeakValueMap`, the key of the others), whose
 //! death hook the entry owns. The flavours differ only in how a death reaches the table.
+//!
+//! A lookup is one probe of the index and one read of the entry. A removal swaps the last entry
+//! into the hole, so positions move: a position is valid only until the next removal, and
+//! death hooks name their entry by a [`Tag`] instead (its hash and a per-table unique id).
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -11,19 +16,26 @@ use std::hash::{BuildHasher, Hash};
 #[cfg(not(weakref_loom))]
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
-use slotmap::{DefaultKey, DenseSlotMap};
 use weakref_core::flavor::Flavor;
 use weakref_core::generic::{Weak, WeakRef};
-
-/// The key of an entry in its slot map; versioned, so a stale key never reaches a newer entry.
-pub(crate) type EntryKey = DefaultKey;
 
 /// What core's unraisable report names if a death hook ever panicked.
 pub(crate) const HOOK_NAME: &str = "weakref_collections death hook";
 
+/// How a death hook names its entry: the entry's hash and an id no other entry of the table
+/// ever had. A stale tag (its entry removed, or given another object and hook since) matches
+/// nothing, so a stale death never reaches a newer entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Tag {
+    pub(crate) hash: u64,
+    id: u64,
+}
+
 /// One entry: the hashed key, the owned value, the weak side and its death hook.
 pub(crate) struct Entry<H, O, W: 'static, F: Flavor> {
     pub(crate) hash: u64,
+    /// The id of this entry's current hook (see [`Tag`]).
+    id: u64,
     pub(crate) key: H,
     pub(crate) val: O,
     /// The weakly held object (the same as `hook.downgrade()`, kept here for fast lookups).
@@ -55,67 +67,134 @@ pub(crate) fn dispose_all<H, O, W: 'static, F: Flavor>(entries: Vec<Entry<H, O, 
     drop(owned);
 }
 
-/// Entries in a dense slot map (fast iteration, O(1) removal), indexed by their hash.
-pub(crate) struct RawTable<E> {
-    pub(crate) entries: DenseSlotMap<EntryKey, E>,
-    index: HashTable<EntryKey>,
+/// Entries in a dense `Vec` (fast iteration, O(1) removal by swapping), indexed by their hash.
+pub(crate) struct RawTable<H, O, W: 'static, F: Flavor> {
+    entries: Vec<Entry<H, O, W, F>>,
+    /// Positions in `entries`.
+    index: HashTable<usize>,
+    /// The id of the next tag.
+    next_id: u64,
 }
 
-/// Anything stored in a [`RawTable`]: it knows its own hash.
-pub(crate) trait Hashed {
-    fn hash(&self) -> u64;
-}
-
-impl<H, O, W: 'static, F: Flavor> Hashed for Entry<H, O, W, F> {
-    fn hash(&self) -> u64 {
-        self.hash
-    }
-}
-
-impl<E: Hashed> RawTable<E> {
+impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         RawTable {
-            entries: DenseSlotMap::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
             index: HashTable::with_capacity(capacity),
+            next_id: 0,
         }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// The key of the entry with `hash` for which `eq` holds.
-    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&E) -> bool) -> Option<EntryKey> {
-        let entries = &self.entries;
-        self.index.find(hash, |&key| eq(&entries[key])).copied()
+    /// Every entry, live or dead, in position order.
+    #[inline]
+    pub(crate) fn entries(&self) -> &[Entry<H, O, W, F>] {
+        &self.entries
     }
 
-    /// Inserts the entry `make` builds from its key (the caller made sure no equal one exists).
-    pub(crate) fn insert_with_key(
+    /// The entry at `pos`.
+    #[inline]
+    pub(crate) fn get(&self, pos: usize) -> &Entry<H, O, W, F> {
+        &self.entries[pos]
+    }
+
+    /// The entry at `pos`, mutably.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, pos: usize) -> &mut Entry<H, O, W, F> {
+        &mut self.entries[pos]
+    }
+
+    /// The position of the entry with `hash` whose hashed key satisfies `eq`.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&H) -> bool) -> Option<usize> {
+        let entries = &self.entries[..];
+        self.index.find(hash, |&pos| eq(&entries[pos].key)).copied()
+    }
+
+    /// The position of the entry `tag` names, unless the tag is stale.
+    pub(crate) fn find_tag(&self, tag: Tag) -> Option<usize> {
+        let entries = &self.entries[..];
+        self.index
+            .find(tag.hash, |&pos| entries[pos].id == tag.id)
+            .copied()
+    }
+
+    /// A tag no entry has had yet, for an entry of `hash`.
+    pub(crate) fn new_tag(&mut self, hash: u64) -> Tag {
+        let id = self.next_id;
+        self.next_id += 1;
+        Tag { hash, id }
+    }
+
+    /// Gives the entry at `pos` the id of `tag` (a new tag of its hash, for its new hook).
+    pub(crate) fn retag(&mut self, pos: usize, tag: Tag) {
+        let entry = &mut self.entries[pos];
+        debug_assert_eq!(entry.hash, tag.hash);
+        entry.id = tag.id;
+    }
+
+    /// Inserts the entry built by `make` from the new entry's tag (the caller made sure no equal
+    /// key is present); returns its position.
+    pub(crate) fn insert(
         &mut self,
         hash: u64,
-        make: impl FnOnce(EntryKey) -> E,
-    ) -> EntryKey {
-        let key = self.entries.insert_with_key(make);
-        let entries = &self.entries;
-        self.index.insert_unique(hash, key, |&k| entries[k].hash());
-        key
+        make: impl FnOnce(Tag) -> NewEntry<H, O, W, F>,
+    ) -> usize {
+        let tag = self.new_tag(hash);
+        let NewEntry {
+            key,
+            val,
+            weak,
+            hook,
+        } = make(tag);
+        let pos = self.entries.len();
+        self.entries.push(Entry {
+            hash,
+            id: tag.id,
+            key,
+            val,
+            weak,
+            hook,
+            dead: false,
+        });
+        let entries = &self.entries[..];
+        self.index.insert_unique(hash, pos, |&p| entries[p].hash);
+        pos
     }
 
-    /// Removes the entry at `key`, if present.
-    pub(crate) fn remove(&mut self, key: EntryKey) -> Option<E> {
-        let hash = self.entries.get(key)?.hash();
-        if let Ok(found) = self.index.find_entry(hash, |&k| k == key) {
+    /// Removes the entry at `pos`; the last entry moves to `pos`.
+    pub(crate) fn remove(&mut self, pos: usize) -> Entry<H, O, W, F> {
+        let hash = self.entries[pos].hash;
+        if let Ok(found) = self.index.find_entry(hash, |&p| p == pos) {
             found.remove();
         }
-        self.entries.remove(key)
+        let last = self.entries.len() - 1;
+        if pos != last {
+            let last_hash = self.entries[last].hash;
+            if let Some(moved) = self.index.find_mut(last_hash, |&p| p == last) {
+                *moved = pos;
+            }
+        }
+        self.entries.swap_remove(pos)
     }
 
     /// Removes every entry.
-    pub(crate) fn drain(&mut self) -> Vec<E> {
+    pub(crate) fn drain(&mut self) -> Vec<Entry<H, O, W, F>> {
         self.index.clear();
-        self.entries.drain().map(|(_, entry)| entry).collect()
+        std::mem::take(&mut self.entries)
     }
+}
+
+/// The parts of a new entry that its maker provides (see [`RawTable::insert`]).
+pub(crate) struct NewEntry<H, O, W: 'static, F: Flavor> {
+    pub(crate) key: H,
+    pub(crate) val: O,
+    pub(crate) weak: Weak<W, F>,
+    pub(crate) hook: WeakRef<W, F>,
 }
 
 /// The hasher of a collection: `hashbrown`'s default (foldhash), seeded per collection. Loom

@@ -15,7 +15,7 @@ use weakref_core::hooks::{self, RecordKind};
 use weakref_core::sync::{Obj, WeakRef};
 
 use crate::primitive::{AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::raw::{dispose_all, Entry, EntryKey, Hasher, RawTable, HOOK_NAME};
+use crate::raw::{dispose_all, Entry, Hasher, NewEntry, RawTable, Tag, HOOK_NAME};
 
 /// An entry of the `sync` flavour.
 pub(crate) type SEntry<H, O, W> = Entry<H, O, W, SyncFlavor>;
@@ -25,12 +25,14 @@ const N_SHARDS: usize = if cfg!(weakref_loom) { 2 } else { 16 };
 
 /// The part of a shard behind its lock.
 pub(crate) struct ShardState<H, O, W: 'static> {
-    raw: RawTable<SEntry<H, O, W>>,
-    /// Keys of entries marked dead, waiting for a purge; a key whose entry was removed or
-    /// revived since is skipped.
-    dead_keys: Vec<EntryKey>,
+    raw: RawTable<H, O, W, SyncFlavor>,
+    /// Tags of entries marked dead, waiting for a purge; a tag whose entry was removed or
+    /// revived since is stale and skipped.
+    dead_tags: Vec<Tag>,
 }
 
+/// A shard, alone on its cache lines: threads working on different shards do not contend.
+#[repr(align(128))]
 struct Shard<H, O, W: 'static> {
     state: Mutex<ShardState<H, O, W>>,
     /// `dead_keys.len()`, readable without the lock.
@@ -56,7 +58,6 @@ pub(crate) struct Table<H, O, W: 'static> {
 pub(crate) struct ShardRef<'a, H, O, W: 'static> {
     state: MutexGuard<'a, ShardState<H, O, W>>,
     inner: &'a Arc<Inner<H, O, W>>,
-    shard_idx: usize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -77,7 +78,7 @@ where
             .map(|_| Shard {
                 state: Mutex::new(ShardState {
                     raw: RawTable::with_capacity(per_shard),
-                    dead_keys: Vec::new(),
+                    dead_tags: Vec::new(),
                 }),
                 n_queued: AtomicUsize::new(0),
             })
@@ -92,31 +93,42 @@ where
         }
     }
 
+    #[inline]
     pub(crate) fn hash<Q: std::hash::Hash + ?Sized>(&self, value: &Q) -> u64 {
         self.inner.hasher.hash(value)
     }
 
     /// Entries not marked dead: exact whenever no death is in progress on another thread.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.inner.len.load(Ordering::Acquire)
     }
 
     /// Locks the shard of `hash`. Only `Hash`, `Eq` and `Clone` of the parts may run under it.
+    #[inline]
     pub(crate) fn shard(&self, hash: u64) -> ShardRef<'_, H, O, W> {
         self.shard_at(shard_of(hash))
     }
 
+    #[inline]
     fn shard_at(&self, shard_idx: usize) -> ShardRef<'_, H, O, W> {
         ShardRef {
             state: lock(&self.inner.shards[shard_idx].state),
             inner: &self.inner,
-            shard_idx,
         }
     }
 
     /// Removes every entry marked dead, dropping owned parts with no lock held, until none is
     /// left (the drops may kill more). Each marked entry is handled once.
+    #[inline]
     pub(crate) fn purge(&self) {
+        if self.inner.n_queued.load(Ordering::Acquire) > 0 {
+            self.purge_slow();
+        }
+    }
+
+    #[cold]
+    fn purge_slow(&self) {
         while self.inner.n_queued.load(Ordering::Acquire) > 0 {
             let mut garbage = Vec::new();
             for (shard_idx, shard) in self.inner.shards.iter().enumerate() {
@@ -124,13 +136,13 @@ where
                     continue;
                 }
                 let mut locked = self.shard_at(shard_idx);
-                let keys = mem::take(&mut locked.state.dead_keys);
+                let tags = mem::take(&mut locked.state.dead_tags);
                 shard.n_queued.store(0, Ordering::Release);
-                self.inner.n_queued.fetch_sub(keys.len(), Ordering::AcqRel);
-                for key in keys {
-                    let marked = locked.state.raw.entries.get(key).is_some_and(|e| e.dead);
-                    if marked {
-                        garbage.extend(locked.state.raw.remove(key));
+                self.inner.n_queued.fetch_sub(tags.len(), Ordering::AcqRel);
+                for tag in tags {
+                    let raw = &mut locked.state.raw;
+                    if let Some(pos) = raw.find_tag(tag).filter(|&pos| raw.get(pos).dead) {
+                        garbage.push(raw.remove(pos));
                     }
                 }
             }
@@ -143,16 +155,22 @@ where
         self.purge();
         for shard_idx in 0..N_SHARDS {
             let mut locked = self.shard_at(shard_idx);
-            let found = locked.state.raw.entries.iter().find_map(|(key, entry)| {
-                if entry.dead {
-                    return None;
-                }
-                Some((key, entry.weak.upgrade()?))
-            });
-            if let Some((key, obj)) = found {
-                let entry = locked.remove(key);
+            let found = locked
+                .state
+                .raw
+                .entries()
+                .iter()
+                .enumerate()
+                .find_map(|(pos, entry)| {
+                    if entry.dead {
+                        return None;
+                    }
+                    Some((pos, entry.weak.upgrade()?))
+                });
+            if let Some((pos, obj)) = found {
+                let entry = locked.remove(pos);
                 drop(locked);
-                return entry.map(|entry| (entry, obj));
+                return Some((entry, obj));
             }
         }
         None
@@ -166,8 +184,8 @@ where
             let entries = locked.state.raw.drain();
             let n_live = entries.iter().filter(|e| !e.dead).count();
             self.inner.len.fetch_sub(n_live, Ordering::AcqRel);
-            let n_keys = mem::take(&mut locked.state.dead_keys).len();
-            self.inner.n_queued.fetch_sub(n_keys, Ordering::AcqRel);
+            let n_tags = mem::take(&mut locked.state.dead_tags).len();
+            self.inner.n_queued.fetch_sub(n_tags, Ordering::AcqRel);
             self.inner.shards[shard_idx]
                 .n_queued
                 .store(0, Ordering::Release);
@@ -185,8 +203,8 @@ where
                 locked
                     .state
                     .raw
-                    .entries
-                    .values()
+                    .entries()
+                    .iter()
                     .filter(|e| !e.dead)
                     .map(&mut f),
             );
@@ -195,6 +213,7 @@ where
     }
 }
 
+#[inline]
 fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize & (N_SHARDS - 1)
 }
@@ -205,59 +224,49 @@ where
     O: Send + 'static,
     W: Send + Sync + 'static,
 {
-    /// The key of the entry (marked or not) whose hashed key satisfies `eq`.
-    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&H) -> bool) -> Option<EntryKey> {
-        self.state.raw.find(hash, |entry| eq(&entry.key))
+    /// The position of the entry (marked or not) whose hashed key satisfies `eq`.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, eq: impl FnMut(&H) -> bool) -> Option<usize> {
+        self.state.raw.find(hash, eq)
     }
 
-    pub(crate) fn entry(&self, key: EntryKey) -> &SEntry<H, O, W> {
-        &self.state.raw.entries[key]
+    #[inline]
+    pub(crate) fn entry(&self, pos: usize) -> &SEntry<H, O, W> {
+        self.state.raw.get(pos)
     }
 
-    pub(crate) fn entry_mut(&mut self, key: EntryKey) -> &mut SEntry<H, O, W> {
-        &mut self.state.raw.entries[key]
+    #[inline]
+    pub(crate) fn entry_mut(&mut self, pos: usize) -> &mut SEntry<H, O, W> {
+        self.state.raw.get_mut(pos)
     }
 
     /// The object of an unmarked entry, if alive (an `Obj` to drop with no lock held).
-    pub(crate) fn upgrade(&self, key: EntryKey) -> Option<Obj<W>> {
-        let entry = self.entry(key);
-        if entry.dead {
-            return None;
-        }
-        entry.weak.upgrade()
-    }
-
-    fn hook(&self, key: EntryKey, obj: &Obj<W>) -> WeakRef<W> {
-        let hook = death_hook(Arc::downgrade(self.inner), self.shard_idx, key);
-        hooks::register(obj, RecordKind::DeathHook, HOOK_NAME, Some(hook))
+    #[inline]
+    pub(crate) fn upgrade(&self, pos: usize) -> Option<Obj<W>> {
+        upgrade(self.entry(pos))
     }
 
     /// Inserts a new entry (the caller found no equal key in this shard).
-    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> EntryKey {
-        let hook_target = Arc::downgrade(self.inner);
-        let shard_idx = self.shard_idx;
-        let entry_key = self.state.raw.insert_with_key(hash, |entry_key| Entry {
-            hash,
+    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> usize {
+        let target = Arc::downgrade(self.inner);
+        let pos = self.state.raw.insert(hash, |tag| NewEntry {
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hooks::register(
-                obj,
-                RecordKind::DeathHook,
-                HOOK_NAME,
-                Some(death_hook(hook_target, shard_idx, entry_key)),
-            ),
-            dead: false,
+            hook: hook(target, tag, obj),
         });
         self.inner.len.fetch_add(1, Ordering::AcqRel);
-        entry_key
+        pos
     }
 
-    /// Makes the entry at `key` hold `obj` weakly with a new hook; returns the old hook, to be
+    /// Makes the entry at `pos` hold `obj` weakly with a new hook; returns the old hook, to be
     /// dropped with no lock held. A pending hook of the old object no longer matches the entry.
-    pub(crate) fn replace_weak(&mut self, key: EntryKey, obj: &Obj<W>) -> WeakRef<W> {
-        let new_hook = self.hook(key, obj);
-        let entry = &mut self.state.raw.entries[key];
+    pub(crate) fn replace_weak(&mut self, pos: usize, obj: &Obj<W>) -> WeakRef<W> {
+        let raw = &mut self.state.raw;
+        let tag = raw.new_tag(raw.get(pos).hash);
+        let new_hook = hook(Arc::downgrade(self.inner), tag, obj);
+        raw.retag(pos, tag);
+        let entry = raw.get_mut(pos);
         if entry.dead {
             entry.dead = false;
             self.inner.len.fetch_add(1, Ordering::AcqRel);
@@ -266,39 +275,46 @@ where
         mem::replace(&mut entry.hook, new_hook)
     }
 
-    /// Takes the entry at `key` out; the caller disposes of it with no lock held.
-    pub(crate) fn remove(&mut self, key: EntryKey) -> Option<SEntry<H, O, W>> {
-        let entry = self.state.raw.remove(key)?;
+    /// Takes the entry at `pos` out (the last entry moves to `pos`); the caller disposes of it
+    /// with no lock held.
+    pub(crate) fn remove(&mut self, pos: usize) -> SEntry<H, O, W> {
+        let entry = self.state.raw.remove(pos);
         if !entry.dead {
             self.inner.len.fetch_sub(1, Ordering::AcqRel);
         }
-        // A marked entry's key stays in `dead_keys`; the purge finds it gone and skips it.
-        Some(entry)
+        // A marked entry's tag stays in `dead_tags`; the purge finds it gone and skips it.
+        entry
     }
 }
 
-/// The hook of the entry at `key` in shard `shard_idx`: marks it dead if that exact entry is
-/// still present, unmarked and holding the hook's object.
-fn death_hook<H, O, W>(
-    inner: std_sync::Weak<Inner<H, O, W>>,
-    shard_idx: usize,
-    key: EntryKey,
-) -> impl FnOnce(&WeakRef<W>) + Send + 'static
+/// The object of an unmarked entry, if alive.
+#[inline]
+pub(crate) fn upgrade<H, O, W: 'static>(entry: &SEntry<H, O, W>) -> Option<Obj<W>> {
+    if entry.dead {
+        return None;
+    }
+    entry.weak.upgrade()
+}
+
+/// Registers on `obj` the hook of the entry `tag` names: it marks that entry dead if it is still
+/// present (the tag is not stale), unmarked and holding the hook's object.
+fn hook<H, O, W>(inner: std_sync::Weak<Inner<H, O, W>>, tag: Tag, obj: &Obj<W>) -> WeakRef<W>
 where
     H: Send + 'static,
     O: Send + 'static,
     W: Send + Sync + 'static,
 {
-    move |hook| {
+    let callback = move |hook: &WeakRef<W>| {
         let Some(inner) = inner.upgrade() else { return };
         let target = hook.downgrade();
         {
-            let shard = &inner.shards[shard_idx];
+            let shard = &inner.shards[shard_of(tag.hash)];
             let mut state = lock(&shard.state);
-            if let Some(entry) = state.raw.entries.get_mut(key) {
+            if let Some(pos) = state.raw.find_tag(tag) {
+                let entry = state.raw.get_mut(pos);
                 if !entry.dead && entry.weak == target {
                     entry.dead = true;
-                    state.dead_keys.push(key);
+                    state.dead_tags.push(tag);
                     shard.n_queued.fetch_add(1, Ordering::AcqRel);
                     inner.n_queued.fetch_add(1, Ordering::AcqRel);
                     inner.len.fetch_sub(1, Ordering::AcqRel);
@@ -308,7 +324,8 @@ where
         // If the collection was dropped meanwhile, this may be the last `Arc`: its drop
         // emptied every shard first, so nothing of the user's is dropped here.
         drop(inner);
-    }
+    };
+    hooks::register(obj, RecordKind::DeathHook, HOOK_NAME, Some(callback))
 }
 
 impl<H, O, W: 'static> Drop for Table<H, O, W> {

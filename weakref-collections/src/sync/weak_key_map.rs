@@ -172,7 +172,7 @@ where
         if shard.entry(entry_key).dead {
             return None; // died meanwhile: the next purge drops it
         }
-        let entry = shard.remove(entry_key)?;
+        let entry = shard.remove(entry_key);
         drop(shard);
         let SEntry { val, hook, .. } = entry;
         drop(hook);

@@ -303,9 +303,7 @@ where
         let previous = shard.upgrade(entry_key);
         let entry = shard.remove(entry_key);
         drop(shard);
-        if let Some(entry) = entry {
-            entry.dispose();
-        }
+        entry.dispose();
         previous
     }
 
@@ -449,9 +447,7 @@ where
         }
         let entry = shard.remove(entry_key);
         drop(shard);
-        if let Some(entry) = entry {
-            entry.dispose();
-        }
+        entry.dispose();
     }
 }
 

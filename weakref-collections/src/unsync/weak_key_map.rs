@@ -12,7 +12,7 @@ use std::fmt;
 use weakref_core::unsync::{AsWeak, Obj, Weak, WeakRef};
 
 use super::table::{Table, UEntry};
-use crate::raw::{EntryKey, Identity};
+use crate::raw::Identity;
 
 /// Python's `WeakKeyDictionary` for one thread: keys are objects held weakly and identified by
 /// identity ([`Obj::ptr_eq`]), never by `K`'s own equality. An entry whose key died is gone at
@@ -60,7 +60,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
         }
     }
 
-    fn find(&self, key: Weak<K>) -> Option<EntryKey> {
+    fn find(&self, key: Weak<K>) -> Option<usize> {
         if !key.is_alive() {
             return None;
         }
@@ -183,7 +183,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     pub fn remove(&mut self, key: &impl AsWeak<K>) -> Option<V> {
         self.table.purge();
         let entry_key = self.find(key.as_weak())?;
-        let UEntry { val, hook, .. } = self.table.remove(entry_key)?;
+        let UEntry { val, hook, .. } = self.table.remove(entry_key);
         drop(hook);
         Some(val)
     }
@@ -337,18 +337,18 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&Obj<K>, &mut V) -> bool) {
         self.table.purge();
-        let keys: Vec<EntryKey> = self.table.raw.entries.keys().collect();
-        for entry_key in keys {
-            let Some(entry) = self.table.raw.entries.get_mut(entry_key) else {
-                continue;
-            };
+        // A removal moves the last entry into the hole: look at the same position again.
+        let mut pos = 0;
+        while pos < self.table.raw.len() {
+            let entry = self.table.entry_mut(pos);
             let Some(obj) = entry.weak.upgrade() else {
+                pos += 1;
                 continue;
             };
-            if !f(&obj, &mut entry.val) {
-                if let Some(entry) = self.table.remove(entry_key) {
-                    entry.dispose();
-                }
+            if f(&obj, &mut entry.val) {
+                pos += 1;
+            } else {
+                self.table.remove(pos).dispose();
             }
             drop(obj);
         }
@@ -430,7 +430,7 @@ impl<'a, K: 'static, V> IntoIterator for &'a WeakKeyMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K: 'static, V> {
-    entries: slotmap::dense::Values<'a, EntryKey, UEntry<Weak<K>, V, K>>,
+    entries: std::slice::Iter<'a, UEntry<Weak<K>, V, K>>,
 }
 
 impl<'a, K: 'static, V> Iterator for Iter<'a, K, V> {

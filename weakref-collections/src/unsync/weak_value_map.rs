@@ -14,7 +14,6 @@ use std::hash::Hash;
 use weakref_core::unsync::{Obj, WeakRef};
 
 use super::table::{Table, UEntry};
-use crate::raw::EntryKey;
 
 /// Python's `WeakValueDictionary` for one thread: values are held weakly, and an entry whose
 /// value died is gone at once (for `get`, `contains_key`, `len`, iteration); its key is dropped
@@ -227,7 +226,7 @@ impl<K, V: 'static> WeakValueMap<K, V> {
 }
 
 impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
-    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<EntryKey>
+    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
     {
@@ -320,8 +319,8 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
         K: Borrow<Q>,
     {
         self.table.purge();
-        let entry_key = self.find(key)?;
-        let entry = self.table.remove(entry_key)?;
+        let pos = self.find(key)?;
+        let entry = self.table.remove(pos);
         let previous = entry.weak.upgrade();
         entry.dispose();
         previous
@@ -382,18 +381,18 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&K, &Obj<V>) -> bool) {
         self.table.purge();
-        let keys: Vec<EntryKey> = self.table.raw.entries.keys().collect();
-        for entry_key in keys {
-            let Some(entry) = self.table.raw.entries.get(entry_key) else {
-                continue;
-            };
+        // A removal moves the last entry into the hole: look at the same position again.
+        let mut pos = 0;
+        while pos < self.table.raw.len() {
+            let entry = self.table.entry(pos);
             let Some(obj) = entry.weak.upgrade() else {
+                pos += 1;
                 continue;
             };
-            if !f(&entry.key, &obj) {
-                if let Some(entry) = self.table.remove(entry_key) {
-                    entry.dispose();
-                }
+            if f(&entry.key, &obj) {
+                pos += 1;
+            } else {
+                self.table.remove(pos).dispose();
             }
             drop(obj);
         }
@@ -471,7 +470,7 @@ impl<'a, K, V: 'static> IntoIterator for &'a WeakValueMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K, V: 'static> {
-    entries: slotmap::dense::Values<'a, EntryKey, UEntry<K, (), V>>,
+    entries: std::slice::Iter<'a, UEntry<K, (), V>>,
 }
 
 impl<'a, K, V: 'static> Iterator for Iter<'a, K, V> {
