@@ -50,6 +50,8 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+#[cfg(not(weakref_loom))]
+mod lock;
 mod primitive;
 mod raw;
 pub mod sync;

@@ -1,14 +1,16 @@
 //! The table both flavours are built on: entries in a `Vec`, indexed by a `HashTable` of
 //! positions (the layout of `indexmap`).
 //!
-//! Every collection is a map from a hashed key `H` (an owned `K` in `WeakValueMap`, the key's
-//! `Weak<K>` in `WeakKeyMap` and `WeakSet`) to an owned value `O` (nothing in `WeakValueMap`)
-//! and one weakly held object `W` (the value of a `WeakValueMap`, the key of the others), whose
-//! death hook the entry owns. The flavours differ only in how a death reaches the table.
+//! Every collection is a map from a hashed key `H` to an owned value `O` and one weakly held
+//! object `W`, whose death hook the entry owns. In `WeakValueMap` the key is an owned `K`, the
+//! value is `()` and `W` is the value; in `WeakKeyMap` and `WeakSet` the key is the object `W`
+//! itself, identified by its `Weak`, so `H` is `()` and lookups compare the entry's `weak`.
+//! The flavours differ only in how a death reaches the table.
 //!
 //! A lookup is one probe of the index and one read of the entry. A removal swaps the last entry
-//! into the hole, so positions move: a position is valid only until the next removal, and
-//! death hooks name their entry by a [`Tag`] instead (its hash and a per-table unique id).
+//! into the hole, so positions move: a position is valid only until the next removal. A death
+//! hook names its entry by hash only: the hook itself finds its exact entry by comparing hook
+//! handles, and a purge removes one dead entry of that hash per recorded death.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -22,20 +24,9 @@ use weakref_core::generic::{Weak, WeakRef};
 /// What core's unraisable report names if a death hook ever panicked.
 pub(crate) const HOOK_NAME: &str = "weakref_collections death hook";
 
-/// How a death hook names its entry: the entry's hash and an id no other entry of the table
-/// ever had. A stale tag (its entry removed, or given another object and hook since) matches
-/// nothing, so a stale death never reaches a newer entry.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Tag {
-    pub(crate) hash: u64,
-    id: u64,
-}
-
 /// One entry: the hashed key, the owned value, the weak side and its death hook.
 pub(crate) struct Entry<H, O, W: 'static, F: Flavor> {
     pub(crate) hash: u64,
-    /// The id of this entry's current hook (see [`Tag`]).
-    id: u64,
     pub(crate) key: H,
     pub(crate) val: O,
     /// The weakly held object (the same as `hook.downgrade()`, kept here for fast lookups).
@@ -70,10 +61,8 @@ pub(crate) fn dispose_all<H, O, W: 'static, F: Flavor>(entries: Vec<Entry<H, O, 
 /// Entries in a dense `Vec` (fast iteration, O(1) removal by swapping), indexed by their hash.
 pub(crate) struct RawTable<H, O, W: 'static, F: Flavor> {
     entries: Vec<Entry<H, O, W, F>>,
-    /// Positions in `entries`.
-    index: HashTable<usize>,
-    /// The id of the next tag.
-    next_id: u64,
+    /// Positions in `entries` (4 bytes each, so that the index stays in cache).
+    index: HashTable<u32>,
 }
 
 impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
@@ -81,7 +70,6 @@ impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
         RawTable {
             entries: Vec::with_capacity(capacity),
             index: HashTable::with_capacity(capacity),
-            next_id: 0,
         }
     }
 
@@ -108,75 +96,54 @@ impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
         &mut self.entries[pos]
     }
 
+    /// The position of the entry with `hash` for which `eq` holds.
+    #[inline]
+    pub(crate) fn find_by(
+        &self,
+        hash: u64,
+        mut eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
+    ) -> Option<usize> {
+        let entries = &self.entries[..];
+        let pos = self.index.find(hash, |&pos| eq(&entries[pos as usize]))?;
+        Some(*pos as usize)
+    }
+
     /// The position of the entry with `hash` whose hashed key satisfies `eq`.
     #[inline]
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&H) -> bool) -> Option<usize> {
-        let entries = &self.entries[..];
-        self.index.find(hash, |&pos| eq(&entries[pos].key)).copied()
+        self.find_by(hash, |entry| eq(&entry.key))
     }
 
-    /// The position of the entry `tag` names, unless the tag is stale.
-    pub(crate) fn find_tag(&self, tag: Tag) -> Option<usize> {
+    /// The position of the entry with `hash` that holds `weak` (for tables keyed by identity).
+    #[inline]
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W, F>) -> Option<usize> {
+        self.find_by(hash, |entry| entry.weak == weak)
+    }
+
+    /// Inserts `entry` (the caller made sure no equal key is present); returns its position.
+    pub(crate) fn insert(&mut self, entry: Entry<H, O, W, F>) -> usize {
+        let pos = self.entries.len();
+        let index_pos = u32::try_from(pos).expect("more than u32::MAX entries");
+        let hash = entry.hash;
+        self.entries.push(entry);
         let entries = &self.entries[..];
         self.index
-            .find(tag.hash, |&pos| entries[pos].id == tag.id)
-            .copied()
-    }
-
-    /// A tag no entry has had yet, for an entry of `hash`.
-    pub(crate) fn new_tag(&mut self, hash: u64) -> Tag {
-        let id = self.next_id;
-        self.next_id += 1;
-        Tag { hash, id }
-    }
-
-    /// Gives the entry at `pos` the id of `tag` (a new tag of its hash, for its new hook).
-    pub(crate) fn retag(&mut self, pos: usize, tag: Tag) {
-        let entry = &mut self.entries[pos];
-        debug_assert_eq!(entry.hash, tag.hash);
-        entry.id = tag.id;
-    }
-
-    /// Inserts the entry built by `make` from the new entry's tag (the caller made sure no equal
-    /// key is present); returns its position.
-    pub(crate) fn insert(
-        &mut self,
-        hash: u64,
-        make: impl FnOnce(Tag) -> NewEntry<H, O, W, F>,
-    ) -> usize {
-        let tag = self.new_tag(hash);
-        let NewEntry {
-            key,
-            val,
-            weak,
-            hook,
-        } = make(tag);
-        let pos = self.entries.len();
-        self.entries.push(Entry {
-            hash,
-            id: tag.id,
-            key,
-            val,
-            weak,
-            hook,
-            dead: false,
-        });
-        let entries = &self.entries[..];
-        self.index.insert_unique(hash, pos, |&p| entries[p].hash);
+            .insert_unique(hash, index_pos, |&p| entries[p as usize].hash);
         pos
     }
 
     /// Removes the entry at `pos`; the last entry moves to `pos`.
     pub(crate) fn remove(&mut self, pos: usize) -> Entry<H, O, W, F> {
         let hash = self.entries[pos].hash;
-        if let Ok(found) = self.index.find_entry(hash, |&p| p == pos) {
+        // Positions fit in `u32`: `insert` checked it.
+        let (index_pos, last) = (pos as u32, (self.entries.len() - 1) as u32);
+        if let Ok(found) = self.index.find_entry(hash, |&p| p == index_pos) {
             found.remove();
         }
-        let last = self.entries.len() - 1;
-        if pos != last {
-            let last_hash = self.entries[last].hash;
+        if index_pos != last {
+            let last_hash = self.entries[last as usize].hash;
             if let Some(moved) = self.index.find_mut(last_hash, |&p| p == last) {
-                *moved = pos;
+                *moved = index_pos;
             }
         }
         self.entries.swap_remove(pos)
@@ -187,14 +154,6 @@ impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
         self.index.clear();
         std::mem::take(&mut self.entries)
     }
-}
-
-/// The parts of a new entry that its maker provides (see [`RawTable::insert`]).
-pub(crate) struct NewEntry<H, O, W: 'static, F: Flavor> {
-    pub(crate) key: H,
-    pub(crate) val: O,
-    pub(crate) weak: Weak<W, F>,
-    pub(crate) hook: WeakRef<W, F>,
 }
 
 /// The hasher of a collection: `hashbrown`'s default (foldhash), seeded per collection. Loom

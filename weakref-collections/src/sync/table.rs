@@ -12,10 +12,10 @@ use std::sync::{self as std_sync, Arc};
 
 use weakref_core::flavor::SyncFlavor;
 use weakref_core::hooks::{self, RecordKind};
-use weakref_core::sync::{Obj, WeakRef};
+use weakref_core::sync::{Obj, Weak, WeakRef};
 
-use crate::primitive::{AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::raw::{dispose_all, Entry, Hasher, NewEntry, RawTable, Tag, HOOK_NAME};
+use crate::primitive::{lock, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::raw::{dispose_all, Entry, Hasher, RawTable, HOOK_NAME};
 
 /// An entry of the `sync` flavour.
 pub(crate) type SEntry<H, O, W> = Entry<H, O, W, SyncFlavor>;
@@ -26,9 +26,9 @@ const N_SHARDS: usize = if cfg!(weakref_loom) { 2 } else { 16 };
 /// The part of a shard behind its lock.
 pub(crate) struct ShardState<H, O, W: 'static> {
     raw: RawTable<H, O, W, SyncFlavor>,
-    /// Tags of entries marked dead, waiting for a purge; a tag whose entry was removed or
-    /// revived since is stale and skipped.
-    dead_tags: Vec<Tag>,
+    /// The hashes of entries marked dead, one per marking, waiting for a purge; a hash whose
+    /// entry was removed or revived since is stale.
+    dead_hashes: Vec<u64>,
 }
 
 /// A shard, alone on its cache lines: threads working on different shards do not contend.
@@ -60,12 +60,6 @@ pub(crate) struct ShardRef<'a, H, O, W: 'static> {
     inner: &'a Arc<Inner<H, O, W>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl<H, O, W> Table<H, O, W>
 where
     H: Send + 'static,
@@ -78,7 +72,7 @@ where
             .map(|_| Shard {
                 state: Mutex::new(ShardState {
                     raw: RawTable::with_capacity(per_shard),
-                    dead_tags: Vec::new(),
+                    dead_hashes: Vec::new(),
                 }),
                 n_queued: AtomicUsize::new(0),
             })
@@ -136,12 +130,17 @@ where
                     continue;
                 }
                 let mut locked = self.shard_at(shard_idx);
-                let tags = mem::take(&mut locked.state.dead_tags);
+                let hashes = mem::take(&mut locked.state.dead_hashes);
                 shard.n_queued.store(0, Ordering::Release);
-                self.inner.n_queued.fetch_sub(tags.len(), Ordering::AcqRel);
-                for tag in tags {
-                    let raw = &mut locked.state.raw;
-                    if let Some(pos) = raw.find_tag(tag).filter(|&pos| raw.get(pos).dead) {
+                self.inner
+                    .n_queued
+                    .fetch_sub(hashes.len(), Ordering::AcqRel);
+                // One marked entry of each queued hash: each marking queued its entry's hash
+                // once, so every marked entry is removed once; a stale hash may find none, or
+                // one whose own hash is queued too.
+                let raw = &mut locked.state.raw;
+                for hash in hashes {
+                    if let Some(pos) = raw.find_by(hash, |entry| entry.dead) {
                         garbage.push(raw.remove(pos));
                     }
                 }
@@ -184,8 +183,8 @@ where
             let entries = locked.state.raw.drain();
             let n_live = entries.iter().filter(|e| !e.dead).count();
             self.inner.len.fetch_sub(n_live, Ordering::AcqRel);
-            let n_tags = mem::take(&mut locked.state.dead_tags).len();
-            self.inner.n_queued.fetch_sub(n_tags, Ordering::AcqRel);
+            let n_hashes = mem::take(&mut locked.state.dead_hashes).len();
+            self.inner.n_queued.fetch_sub(n_hashes, Ordering::AcqRel);
             self.inner.shards[shard_idx]
                 .n_queued
                 .store(0, Ordering::Release);
@@ -230,6 +229,12 @@ where
         self.state.raw.find(hash, eq)
     }
 
+    /// The position of the entry (marked or not) that holds `weak` (identity-keyed tables).
+    #[inline]
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<usize> {
+        self.state.raw.find_weak(hash, weak)
+    }
+
     #[inline]
     pub(crate) fn entry(&self, pos: usize) -> &SEntry<H, O, W> {
         self.state.raw.get(pos)
@@ -248,12 +253,13 @@ where
 
     /// Inserts a new entry (the caller found no equal key in this shard).
     pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> usize {
-        let target = Arc::downgrade(self.inner);
-        let pos = self.state.raw.insert(hash, |tag| NewEntry {
+        let pos = self.state.raw.insert(Entry {
+            hash,
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hook(target, tag, obj),
+            hook: hook(Arc::downgrade(self.inner), hash, obj),
+            dead: false,
         });
         self.inner.len.fetch_add(1, Ordering::AcqRel);
         pos
@@ -262,11 +268,8 @@ where
     /// Makes the entry at `pos` hold `obj` weakly with a new hook; returns the old hook, to be
     /// dropped with no lock held. A pending hook of the old object no longer matches the entry.
     pub(crate) fn replace_weak(&mut self, pos: usize, obj: &Obj<W>) -> WeakRef<W> {
-        let raw = &mut self.state.raw;
-        let tag = raw.new_tag(raw.get(pos).hash);
-        let new_hook = hook(Arc::downgrade(self.inner), tag, obj);
-        raw.retag(pos, tag);
-        let entry = raw.get_mut(pos);
+        let new_hook = hook(Arc::downgrade(self.inner), self.entry(pos).hash, obj);
+        let entry = self.state.raw.get_mut(pos);
         if entry.dead {
             entry.dead = false;
             self.inner.len.fetch_add(1, Ordering::AcqRel);
@@ -282,7 +285,7 @@ where
         if !entry.dead {
             self.inner.len.fetch_sub(1, Ordering::AcqRel);
         }
-        // A marked entry's tag stays in `dead_tags`; the purge finds it gone and skips it.
+        // A marked entry's hash stays in `dead_hashes`: a stale hash for the purge.
         entry
     }
 }
@@ -296,9 +299,9 @@ pub(crate) fn upgrade<H, O, W: 'static>(entry: &SEntry<H, O, W>) -> Option<Obj<W
     entry.weak.upgrade()
 }
 
-/// Registers on `obj` the hook of the entry `tag` names: it marks that entry dead if it is still
-/// present (the tag is not stale), unmarked and holding the hook's object.
-fn hook<H, O, W>(inner: std_sync::Weak<Inner<H, O, W>>, tag: Tag, obj: &Obj<W>) -> WeakRef<W>
+/// Registers on `obj` the hook of an entry of `hash`: it marks that entry dead if it is still
+/// present with this very hook (not removed, nor given another object and hook since).
+fn hook<H, O, W>(inner: std_sync::Weak<Inner<H, O, W>>, hash: u64, obj: &Obj<W>) -> WeakRef<W>
 where
     H: Send + 'static,
     O: Send + 'static,
@@ -306,15 +309,15 @@ where
 {
     let callback = move |hook: &WeakRef<W>| {
         let Some(inner) = inner.upgrade() else { return };
-        let target = hook.downgrade();
         {
-            let shard = &inner.shards[shard_of(tag.hash)];
+            let shard = &inner.shards[shard_of(hash)];
             let mut state = lock(&shard.state);
-            if let Some(pos) = state.raw.find_tag(tag) {
+            // The hook runs while it exists, so no other hook has its address meanwhile.
+            if let Some(pos) = state.raw.find_by(hash, |e| WeakRef::ptr_eq(&e.hook, hook)) {
                 let entry = state.raw.get_mut(pos);
-                if !entry.dead && entry.weak == target {
+                if !entry.dead {
                     entry.dead = true;
-                    state.dead_tags.push(tag);
+                    state.dead_hashes.push(hash);
                     shard.n_queued.fetch_add(1, Ordering::AcqRel);
                     inner.n_queued.fetch_add(1, Ordering::AcqRel);
                     inner.len.fetch_sub(1, Ordering::AcqRel);

@@ -42,7 +42,7 @@ use crate::raw::Identity;
 /// A value that holds its own key (an `Obj<K>`) keeps that key alive forever, as in Python:
 /// the entry then never goes away by itself. Hold a [`Weak`] in the value instead.
 pub struct WeakKeyMap<K: 'static, V> {
-    table: Table<Weak<K>, V, K>,
+    table: Table<(), V, K>,
 }
 
 impl<K, V> WeakKeyMap<K, V>
@@ -112,7 +112,7 @@ where
         let weak = Obj::downgrade(key);
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == weak) {
+        match shard.find_weak(hash, weak) {
             Some(entry_key) => {
                 // `key` is alive, so its entry is not marked dead.
                 let old = std::mem::replace(&mut shard.entry_mut(entry_key).val, value);
@@ -120,7 +120,7 @@ where
                 Some(old)
             }
             None => {
-                shard.insert_new(hash, weak, value, key);
+                shard.insert_new(hash, (), value, key);
                 None
             }
         }
@@ -145,7 +145,7 @@ where
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
         shard
-            .find(hash, |k| *k == weak)
+            .find_weak(hash, weak)
             .is_some_and(|entry_key| !shard.entry(entry_key).dead)
     }
 
@@ -168,7 +168,7 @@ where
         }
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        let entry_key = shard.find(hash, |k| *k == weak)?;
+        let entry_key = shard.find_weak(hash, weak)?;
         if shard.entry(entry_key).dead {
             return None; // died meanwhile: the next purge drops it
         }
@@ -282,7 +282,7 @@ where
         }
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
-        let entry = shard.entry(shard.find(hash, |k| *k == weak)?);
+        let entry = shard.entry(shard.find_weak(hash, weak)?);
         (!entry.dead).then(|| entry.val.clone())
     }
 
@@ -307,7 +307,7 @@ where
         let weak = Obj::downgrade(key);
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == weak) {
+        match shard.find_weak(hash, weak) {
             Some(entry_key) => {
                 // Another thread inserted meanwhile: keep its value.
                 let winner = shard.entry(entry_key).val.clone();
@@ -317,7 +317,7 @@ where
             }
             None => {
                 let returned = value.clone();
-                shard.insert_new(hash, weak, value, key);
+                shard.insert_new(hash, (), value, key);
                 returned
             }
         }

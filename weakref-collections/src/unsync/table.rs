@@ -9,9 +9,9 @@ use std::rc::{self, Rc};
 
 use weakref_core::flavor::UnsyncFlavor;
 use weakref_core::hooks::{self, RecordKind};
-use weakref_core::unsync::{Obj, WeakRef};
+use weakref_core::unsync::{Obj, Weak, WeakRef};
 
-use crate::raw::{Entry, Hasher, NewEntry, RawTable, Tag, HOOK_NAME};
+use crate::raw::{Entry, Hasher, RawTable, HOOK_NAME};
 
 /// An entry of the `unsync` flavour.
 pub(crate) type UEntry<H, O, W> = Entry<H, O, W, UnsyncFlavor>;
@@ -19,9 +19,9 @@ pub(crate) type UEntry<H, O, W> = Entry<H, O, W, UnsyncFlavor>;
 /// What the death hooks share with their collection (they hold it weakly).
 #[derive(Default)]
 struct DeadQueue {
-    /// Tags of entries whose objects died; some may be stale (removed or revived since).
-    /// Emptied whenever `n_dead` drops to 0, when every tag in it is stale.
-    tags: RefCell<Vec<Tag>>,
+    /// The hashes of entries whose objects died, one per death; some may be stale (the entry
+    /// removed or revived since). Emptied whenever `n_dead` drops to 0: then all are stale.
+    hashes: RefCell<Vec<u64>>,
     /// Entries in the table whose object is dead.
     n_dead: Cell<usize>,
 }
@@ -66,6 +66,12 @@ impl<H, O, W: 'static> Table<H, O, W> {
         self.raw.find(hash, eq)
     }
 
+    /// The position of the entry that holds `weak` (live or dead; identity-keyed tables).
+    #[inline]
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<usize> {
+        self.raw.find_weak(hash, weak)
+    }
+
     /// Every entry, live or dead.
     #[inline]
     pub(crate) fn entries(&self) -> std::slice::Iter<'_, UEntry<H, O, W>> {
@@ -74,21 +80,20 @@ impl<H, O, W: 'static> Table<H, O, W> {
 
     /// Inserts a new entry (the caller made sure no equal key is present); returns its position.
     pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> usize {
-        let queue = Rc::downgrade(&self.queue);
-        self.raw.insert(hash, |tag| NewEntry {
+        self.raw.insert(Entry {
+            hash,
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hook(queue, tag, obj),
+            hook: hook(Rc::downgrade(&self.queue), hash, obj),
+            dead: false,
         })
     }
 
     /// Makes the entry at `pos` hold `obj` weakly, with a new hook; returns the old hook, which
     /// the caller drops (while the old object, if still alive, is kept alive by the caller).
     pub(crate) fn replace_weak(&mut self, pos: usize, obj: &Obj<W>) -> WeakRef<W> {
-        let tag = self.raw.new_tag(self.raw.get(pos).hash);
-        let new_hook = hook(Rc::downgrade(&self.queue), tag, obj);
-        self.raw.retag(pos, tag);
+        let new_hook = hook(Rc::downgrade(&self.queue), self.raw.get(pos).hash, obj);
         let was_dead = !self.raw.get(pos).weak.is_alive();
         let entry = self.raw.get_mut(pos);
         entry.weak = Obj::downgrade(obj);
@@ -105,8 +110,8 @@ impl<H, O, W: 'static> Table<H, O, W> {
         let n_dead = self.queue.n_dead.get() - 1;
         self.queue.n_dead.set(n_dead);
         if n_dead == 0 {
-            // No entry is dead: every queued tag is stale.
-            self.queue.tags.borrow_mut().clear();
+            // No entry is dead: every queued hash is stale.
+            self.queue.hashes.borrow_mut().clear();
         }
     }
 
@@ -132,15 +137,13 @@ impl<H, O, W: 'static> Table<H, O, W> {
     #[cold]
     fn purge_slow(&mut self) {
         loop {
-            // One tag at a time: a panicking `Drop` leaves the rest queued.
-            let next = self.queue.tags.borrow_mut().pop();
-            let Some(tag) = next else { break };
-            // A stale tag (entry removed or revived since) finds no dead entry and does nothing.
-            let dead = self
-                .raw
-                .find_tag(tag)
-                .filter(|&pos| !self.raw.get(pos).weak.is_alive());
-            if let Some(pos) = dead {
+            // One death at a time: a panicking `Drop` leaves the rest queued.
+            let next = self.queue.hashes.borrow_mut().pop();
+            let Some(hash) = next else { break };
+            // Each death in the table queued its entry's hash once, so removing one dead entry
+            // of that hash per queued hash removes each once; a stale hash (its entry removed
+            // or revived since) may find none, or one whose own hash is queued too.
+            if let Some(pos) = self.raw.find_by(hash, |entry| !entry.weak.is_alive()) {
                 self.remove(pos).dispose();
             }
         }
@@ -163,18 +166,18 @@ impl<H, O, W: 'static> Table<H, O, W> {
     /// Removes every entry: every hook is unregistered before any owned part is dropped.
     pub(crate) fn clear(&mut self) {
         let entries = self.raw.drain();
-        self.queue.tags.borrow_mut().clear();
+        self.queue.hashes.borrow_mut().clear();
         self.queue.n_dead.set(0);
         crate::raw::dispose_all(entries);
     }
 }
 
-/// Registers the hook of the entry `tag` names on `obj`: it marks the entry dead in the queue,
-/// if the collection still exists.
-fn hook<W: 'static>(queue: rc::Weak<DeadQueue>, tag: Tag, obj: &Obj<W>) -> WeakRef<W> {
+/// Registers on `obj` the hook of an entry of `hash`: it queues the death, if the collection
+/// still exists.
+fn hook<W: 'static>(queue: rc::Weak<DeadQueue>, hash: u64, obj: &Obj<W>) -> WeakRef<W> {
     let callback = move |_: &WeakRef<W>| {
         if let Some(queue) = queue.upgrade() {
-            queue.tags.borrow_mut().push(tag);
+            queue.hashes.borrow_mut().push(hash);
             queue.n_dead.set(queue.n_dead.get() + 1);
         }
     };

@@ -34,7 +34,7 @@ use crate::raw::Identity;
 /// A value that holds its own key (an `Obj<K>`) keeps that key alive forever, as in Python:
 /// the entry then never goes away by itself. Hold a [`Weak`] in the value instead.
 pub struct WeakKeyMap<K: 'static, V> {
-    table: Table<Weak<K>, V, K>,
+    table: Table<(), V, K>,
 }
 
 impl<K: 'static, V> WeakKeyMap<K, V> {
@@ -65,7 +65,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
             return None;
         }
         let hash = self.table.hasher.hash(&key);
-        self.table.find(hash, |k| *k == key)
+        self.table.find_weak(hash, key)
     }
 
     /// Entries whose key is alive (exact, O(1)).
@@ -115,7 +115,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
             )),
             None => {
                 let hash = self.table.hasher.hash(&weak);
-                self.table.insert_new(hash, weak, value, key);
+                self.table.insert_new(hash, (), value, key);
                 None
             }
         }
@@ -207,7 +207,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
             None => {
                 let value = f();
                 let hash = self.table.hasher.hash(&weak);
-                self.table.insert_new(hash, weak, value, key)
+                self.table.insert_new(hash, (), value, key)
             }
         };
         &mut self.table.entry_mut(entry_key).val
@@ -430,7 +430,7 @@ impl<'a, K: 'static, V> IntoIterator for &'a WeakKeyMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K: 'static, V> {
-    entries: std::slice::Iter<'a, UEntry<Weak<K>, V, K>>,
+    entries: std::slice::Iter<'a, UEntry<(), V, K>>,
 }
 
 impl<'a, K: 'static, V> Iterator for Iter<'a, K, V> {
