@@ -1,5 +1,4 @@
-//! The table both flavours are built on: entries in a `Vec`, indexed by a `HashTable` of
-//! positions (the layout of `indexmap`).
+//! The table both flavours are built on: entries stored in a `hashbrown::HashTable`.
 //!
 //! Every collection is a map from a hashed key `H` to an owned value `O` and one weakly held
 //! object `W`, whose death hook the entry owns. In `WeakValueMap` the key is an owned `K`, the
@@ -7,17 +6,16 @@
 //! itself, identified by its `Weak`, so `H` is `()` and lookups compare the entry's `weak`.
 //! The flavours differ only in how a death reaches the table.
 //!
-//! A lookup is one probe of the index and one read of the entry. A removal swaps the last entry
-//! into the hole, so positions move: a position is valid only until the next removal. A death
-//! hook names its entry by hash only: the hook itself finds its exact entry by comparing hook
-//! handles, and a purge removes one dead entry of that hash per recorded death.
+//! A lookup is one probe that reads the entries in place. A death hook names its entry by hash
+//! only: the hook finds its exact entry by comparing hook handles, and a purge removes one dead
+//! entry of that hash per recorded death.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::hash_table::{self, HashTable};
 #[cfg(not(weakref_loom))]
 use hashbrown::DefaultHashBuilder;
-use hashbrown::HashTable;
 use weakref_core::flavor::Flavor;
 use weakref_core::generic::{Weak, WeakRef};
 
@@ -58,101 +56,135 @@ pub(crate) fn dispose_all<H, O, W: 'static, F: Flavor>(entries: Vec<Entry<H, O, 
     drop(owned);
 }
 
-/// Entries in a dense `Vec` (fast iteration, O(1) removal by swapping), indexed by their hash.
+/// The entries, in a hash table, with a log of hashes from which `pop_any` picks.
 pub(crate) struct RawTable<H, O, W: 'static, F: Flavor> {
-    entries: Vec<Entry<H, O, W, F>>,
-    /// Positions in `entries` (4 bytes each, so that the index stays in cache).
-    index: HashTable<u32>,
+    table: HashTable<Entry<H, O, W, F>>,
+    /// The hash of every entry, plus stale ones of entries removed since: what `pop_any`
+    /// takes entries by, in O(1) amortized. Rebuilt from the table when it runs out or when
+    /// stale hashes outnumber the entries.
+    log: Vec<u64>,
 }
 
 impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         RawTable {
-            entries: Vec::with_capacity(capacity),
-            index: HashTable::with_capacity(capacity),
+            table: HashTable::with_capacity(capacity),
+            log: Vec::with_capacity(capacity),
         }
     }
 
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.table.len()
     }
 
-    /// Every entry, live or dead, in position order.
+    /// Every entry, live or dead.
     #[inline]
-    pub(crate) fn entries(&self) -> &[Entry<H, O, W, F>] {
-        &self.entries
+    pub(crate) fn iter(&self) -> hash_table::Iter<'_, Entry<H, O, W, F>> {
+        self.table.iter()
     }
 
-    /// The entry at `pos`.
-    #[inline]
-    pub(crate) fn get(&self, pos: usize) -> &Entry<H, O, W, F> {
-        &self.entries[pos]
-    }
-
-    /// The entry at `pos`, mutably.
-    #[inline]
-    pub(crate) fn get_mut(&mut self, pos: usize) -> &mut Entry<H, O, W, F> {
-        &mut self.entries[pos]
-    }
-
-    /// The position of the entry with `hash` for which `eq` holds.
+    /// The entry with `hash` for which `eq` holds.
     #[inline]
     pub(crate) fn find_by(
         &self,
         hash: u64,
-        mut eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
-    ) -> Option<usize> {
-        let entries = &self.entries[..];
-        let pos = self.index.find(hash, |&pos| eq(&entries[pos as usize]))?;
-        Some(*pos as usize)
+        eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
+    ) -> Option<&Entry<H, O, W, F>> {
+        self.table.find(hash, eq)
     }
 
-    /// The position of the entry with `hash` whose hashed key satisfies `eq`.
+    /// The entry with `hash` for which `eq` holds, mutably.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&H) -> bool) -> Option<usize> {
-        self.find_by(hash, |entry| eq(&entry.key))
+    pub(crate) fn find_by_mut(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
+    ) -> Option<&mut Entry<H, O, W, F>> {
+        self.table.find_mut(hash, eq)
     }
 
-    /// The position of the entry with `hash` that holds `weak` (for tables keyed by identity).
-    #[inline]
-    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W, F>) -> Option<usize> {
-        self.find_by(hash, |entry| entry.weak == weak)
+    /// Removes the entry with `hash` for which `eq` holds.
+    pub(crate) fn remove_by(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
+    ) -> Option<Entry<H, O, W, F>> {
+        let found = self.table.find_entry(hash, eq).ok()?;
+        Some(found.remove().0)
     }
 
-    /// Inserts `entry` (the caller made sure no equal key is present); returns its position.
-    pub(crate) fn insert(&mut self, entry: Entry<H, O, W, F>) -> usize {
-        let pos = self.entries.len();
-        let index_pos = u32::try_from(pos).expect("more than u32::MAX entries");
-        let hash = entry.hash;
-        self.entries.push(entry);
-        let entries = &self.entries[..];
-        self.index
-            .insert_unique(hash, index_pos, |&p| entries[p as usize].hash);
-        pos
-    }
-
-    /// Removes the entry at `pos`; the last entry moves to `pos`.
-    pub(crate) fn remove(&mut self, pos: usize) -> Entry<H, O, W, F> {
-        let hash = self.entries[pos].hash;
-        // Positions fit in `u32`: `insert` checked it.
-        let (index_pos, last) = (pos as u32, (self.entries.len() - 1) as u32);
-        if let Ok(found) = self.index.find_entry(hash, |&p| p == index_pos) {
-            found.remove();
+    /// Inserts `entry` (the caller made sure no equal key is present).
+    pub(crate) fn insert(&mut self, entry: Entry<H, O, W, F>) -> &mut Entry<H, O, W, F> {
+        if self.log.len() > 2 * self.table.len() + 16 {
+            self.rebuild_log();
         }
-        if index_pos != last {
-            let last_hash = self.entries[last as usize].hash;
-            if let Some(moved) = self.index.find_mut(last_hash, |&p| p == last) {
-                *moved = index_pos;
+        self.log.push(entry.hash);
+        let hash = entry.hash;
+        self.table.insert_unique(hash, entry, |e| e.hash).into_mut()
+    }
+
+    /// The entry with `hash` for which `eq` holds, or else the one `make` builds, inserted.
+    pub(crate) fn find_or_insert_with(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&Entry<H, O, W, F>) -> bool,
+        make: impl FnOnce() -> Entry<H, O, W, F>,
+    ) -> &mut Entry<H, O, W, F> {
+        if self.log.len() > 2 * self.table.len() + 16 {
+            self.rebuild_log();
+        }
+        match self.table.entry(hash, eq, |e| e.hash) {
+            hash_table::Entry::Occupied(found) => found.into_mut(),
+            hash_table::Entry::Vacant(vacant) => {
+                self.log.push(hash);
+                vacant.insert(make()).into_mut()
             }
         }
-        self.entries.swap_remove(pos)
+    }
+
+    /// Removes and returns an entry for which `accept` holds; entries it rejects may be
+    /// skipped by later calls too, so it should reject only entries on their way out. `None`
+    /// when it accepts none of those it was shown.
+    pub(crate) fn pop_any(
+        &mut self,
+        mut accept: impl FnMut(&Entry<H, O, W, F>) -> bool,
+    ) -> Option<Entry<H, O, W, F>> {
+        let mut rebuilt = false;
+        loop {
+            let Some(hash) = self.log.pop() else {
+                // Every entry left had its hash taken by a rejected or stale turn: once more.
+                if rebuilt || self.table.is_empty() {
+                    return None;
+                }
+                self.rebuild_log();
+                rebuilt = true;
+                continue;
+            };
+            if let Ok(found) = self.table.find_entry(hash, |e| e.hash == hash && accept(e)) {
+                return Some(found.remove().0);
+            }
+        }
+    }
+
+    fn rebuild_log(&mut self) {
+        self.log.clear();
+        self.log.extend(self.table.iter().map(|e| e.hash));
+    }
+
+    /// Removes the entries for which `remove` holds, handing each to `each_removed` at once.
+    pub(crate) fn extract_if(
+        &mut self,
+        remove: impl FnMut(&mut Entry<H, O, W, F>) -> bool,
+        each_removed: impl FnMut(Entry<H, O, W, F>),
+    ) {
+        self.table.extract_if(remove).for_each(each_removed);
     }
 
     /// Removes every entry.
     pub(crate) fn drain(&mut self) -> Vec<Entry<H, O, W, F>> {
-        self.index.clear();
-        std::mem::take(&mut self.entries)
+        self.log.clear();
+        self.table.drain().collect()
     }
 }
 

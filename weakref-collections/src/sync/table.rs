@@ -54,6 +54,10 @@ pub(crate) struct Table<H, O, W: 'static> {
     inner: Arc<Inner<H, O, W>>,
 }
 
+/// What [`ShardRef::replace_weak`] found: the entry's live object, and its old hook if it
+/// was replaced.
+pub(crate) type Replaced<W> = (Option<Obj<W>>, Option<WeakRef<W>>);
+
 /// A locked shard, with what its operations need.
 pub(crate) struct ShardRef<'a, H, O, W: 'static> {
     state: MutexGuard<'a, ShardState<H, O, W>>,
@@ -139,11 +143,11 @@ where
                 // once, so every marked entry is removed once; a stale hash may find none, or
                 // one whose own hash is queued too.
                 let raw = &mut locked.state.raw;
-                for hash in hashes {
-                    if let Some(pos) = raw.find_by(hash, |entry| entry.dead) {
-                        garbage.push(raw.remove(pos));
-                    }
-                }
+                garbage.extend(
+                    hashes
+                        .into_iter()
+                        .filter_map(|hash| raw.remove_by(hash, |entry| entry.dead)),
+                );
             }
             dispose_all(garbage);
         }
@@ -154,22 +158,10 @@ where
         self.purge();
         for shard_idx in 0..N_SHARDS {
             let mut locked = self.shard_at(shard_idx);
-            let found = locked
-                .state
-                .raw
-                .entries()
-                .iter()
-                .enumerate()
-                .find_map(|(pos, entry)| {
-                    if entry.dead {
-                        return None;
-                    }
-                    Some((pos, entry.weak.upgrade()?))
-                });
-            if let Some((pos, obj)) = found {
-                let entry = locked.remove(pos);
-                drop(locked);
-                return Some((entry, obj));
+            let found = locked.pop_live();
+            drop(locked);
+            if found.is_some() {
+                return found;
             }
         }
         None
@@ -198,15 +190,7 @@ where
         let mut out = Vec::with_capacity(self.len());
         for shard_idx in 0..N_SHARDS {
             let locked = self.shard_at(shard_idx);
-            out.extend(
-                locked
-                    .state
-                    .raw
-                    .entries()
-                    .iter()
-                    .filter(|e| !e.dead)
-                    .map(&mut f),
-            );
+            out.extend(locked.state.raw.iter().filter(|e| !e.dead).map(&mut f));
         }
         out
     }
@@ -223,37 +207,35 @@ where
     O: Send + 'static,
     W: Send + Sync + 'static,
 {
-    /// The position of the entry (marked or not) whose hashed key satisfies `eq`.
+    /// The entry (marked or not) whose hashed key satisfies `eq`.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, eq: impl FnMut(&H) -> bool) -> Option<usize> {
-        self.state.raw.find(hash, eq)
+    pub(crate) fn find(
+        &self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+    ) -> Option<&SEntry<H, O, W>> {
+        self.state.raw.find_by(hash, |entry| eq(&entry.key))
     }
 
-    /// The position of the entry (marked or not) that holds `weak` (identity-keyed tables).
+    /// The entry (marked or not) that holds `weak` (identity-keyed tables).
     #[inline]
-    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<usize> {
-        self.state.raw.find_weak(hash, weak)
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<&SEntry<H, O, W>> {
+        self.state.raw.find_by(hash, |entry| entry.weak == weak)
     }
 
+    /// The entry (marked or not) that holds `weak`, mutably.
     #[inline]
-    pub(crate) fn entry(&self, pos: usize) -> &SEntry<H, O, W> {
-        self.state.raw.get(pos)
-    }
-
-    #[inline]
-    pub(crate) fn entry_mut(&mut self, pos: usize) -> &mut SEntry<H, O, W> {
-        self.state.raw.get_mut(pos)
-    }
-
-    /// The object of an unmarked entry, if alive (an `Obj` to drop with no lock held).
-    #[inline]
-    pub(crate) fn upgrade(&self, pos: usize) -> Option<Obj<W>> {
-        upgrade(self.entry(pos))
+    pub(crate) fn find_weak_mut(
+        &mut self,
+        hash: u64,
+        weak: Weak<W>,
+    ) -> Option<&mut SEntry<H, O, W>> {
+        self.state.raw.find_by_mut(hash, |entry| entry.weak == weak)
     }
 
     /// Inserts a new entry (the caller found no equal key in this shard).
-    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> usize {
-        let pos = self.state.raw.insert(Entry {
+    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) {
+        self.state.raw.insert(Entry {
             hash,
             key,
             val,
@@ -262,31 +244,58 @@ where
             dead: false,
         });
         self.inner.len.fetch_add(1, Ordering::AcqRel);
-        pos
     }
 
-    /// Makes the entry at `pos` hold `obj` weakly with a new hook; returns the old hook, to be
-    /// dropped with no lock held. A pending hook of the old object no longer matches the entry.
-    pub(crate) fn replace_weak(&mut self, pos: usize, obj: &Obj<W>) -> WeakRef<W> {
-        let new_hook = hook(Arc::downgrade(self.inner), self.entry(pos).hash, obj);
-        let entry = self.state.raw.get_mut(pos);
+    /// For the entry whose hashed key satisfies `eq`: its live object, and (unless it has one
+    /// and `replace_live` is false) its old hook after it was made to hold `obj` weakly with a
+    /// new hook. Both are to be dropped with no lock held, the hook first. `None` when there
+    /// is no such entry. A pending hook of the old object no longer matches the entry.
+    pub(crate) fn replace_weak(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+        obj: &Obj<W>,
+        replace_live: bool,
+    ) -> Option<Replaced<W>> {
+        let inner = self.inner;
+        let entry = self.state.raw.find_by_mut(hash, |entry| eq(&entry.key))?;
+        let previous = upgrade(entry);
+        if previous.is_some() && !replace_live {
+            return Some((previous, None));
+        }
+        let new_hook = hook(Arc::downgrade(inner), hash, obj);
         if entry.dead {
             entry.dead = false;
-            self.inner.len.fetch_add(1, Ordering::AcqRel);
+            inner.len.fetch_add(1, Ordering::AcqRel);
         }
         entry.weak = Obj::downgrade(obj);
-        mem::replace(&mut entry.hook, new_hook)
+        Some((previous, Some(mem::replace(&mut entry.hook, new_hook))))
     }
 
-    /// Takes the entry at `pos` out (the last entry moves to `pos`); the caller disposes of it
-    /// with no lock held.
-    pub(crate) fn remove(&mut self, pos: usize) -> SEntry<H, O, W> {
-        let entry = self.state.raw.remove(pos);
+    /// Takes the entry for which `eq` holds out; the caller disposes of it with no lock held.
+    pub(crate) fn remove_by(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&SEntry<H, O, W>) -> bool,
+    ) -> Option<SEntry<H, O, W>> {
+        let entry = self.state.raw.remove_by(hash, eq)?;
         if !entry.dead {
             self.inner.len.fetch_sub(1, Ordering::AcqRel);
         }
         // A marked entry's hash stays in `dead_hashes`: a stale hash for the purge.
-        entry
+        Some(entry)
+    }
+
+    /// Takes out an unmarked entry whose object is alive, with the object.
+    fn pop_live(&mut self) -> Option<(SEntry<H, O, W>, Obj<W>)> {
+        let mut obj = None;
+        // Rejected entries are dead or dying: their hooks mark them for the purge.
+        let entry = self.state.raw.pop_any(|entry| {
+            obj = upgrade(entry);
+            obj.is_some()
+        })?;
+        self.inner.len.fetch_sub(1, Ordering::AcqRel);
+        Some((entry, obj?))
     }
 }
 
@@ -313,8 +322,10 @@ where
             let shard = &inner.shards[shard_of(hash)];
             let mut state = lock(&shard.state);
             // The hook runs while it exists, so no other hook has its address meanwhile.
-            if let Some(pos) = state.raw.find_by(hash, |e| WeakRef::ptr_eq(&e.hook, hook)) {
-                let entry = state.raw.get_mut(pos);
+            let entry = state
+                .raw
+                .find_by_mut(hash, |e| WeakRef::ptr_eq(&e.hook, hook));
+            if let Some(entry) = entry {
                 if !entry.dead {
                     entry.dead = true;
                     state.dead_hashes.push(hash);

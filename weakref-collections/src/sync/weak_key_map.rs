@@ -112,10 +112,10 @@ where
         let weak = Obj::downgrade(key);
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        match shard.find_weak(hash, weak) {
-            Some(entry_key) => {
+        match shard.find_weak_mut(hash, weak) {
+            Some(entry) => {
                 // `key` is alive, so its entry is not marked dead.
-                let old = std::mem::replace(&mut shard.entry_mut(entry_key).val, value);
+                let old = std::mem::replace(&mut entry.val, value);
                 drop(shard);
                 Some(old)
             }
@@ -144,9 +144,7 @@ where
         }
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
-        shard
-            .find_weak(hash, weak)
-            .is_some_and(|entry_key| !shard.entry(entry_key).dead)
+        shard.find_weak(hash, weak).is_some_and(|entry| !entry.dead)
     }
 
     /// Removes the object `key` names; returns its value.
@@ -168,11 +166,8 @@ where
         }
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        let entry_key = shard.find_weak(hash, weak)?;
-        if shard.entry(entry_key).dead {
-            return None; // died meanwhile: the next purge drops it
-        }
-        let entry = shard.remove(entry_key);
+        // A marked entry died meanwhile: the next purge drops it.
+        let entry = shard.remove_by(hash, |entry| entry.weak == weak && !entry.dead)?;
         drop(shard);
         let SEntry { val, hook, .. } = entry;
         drop(hook);
@@ -282,7 +277,7 @@ where
         }
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
-        let entry = shard.entry(shard.find_weak(hash, weak)?);
+        let entry = shard.find_weak(hash, weak)?;
         (!entry.dead).then(|| entry.val.clone())
     }
 
@@ -308,9 +303,9 @@ where
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
         match shard.find_weak(hash, weak) {
-            Some(entry_key) => {
+            Some(entry) => {
                 // Another thread inserted meanwhile: keep its value.
-                let winner = shard.entry(entry_key).val.clone();
+                let winner = entry.val.clone();
                 drop(shard);
                 drop(value);
                 winner

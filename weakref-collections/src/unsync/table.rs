@@ -48,81 +48,139 @@ impl<H, O, W: 'static> Table<H, O, W> {
         self.raw.len() - self.queue.n_dead.get()
     }
 
-    /// The entry at `pos` (live or dead).
+    /// The entry whose hashed key satisfies `eq` (live or dead).
     #[inline]
-    pub(crate) fn entry(&self, pos: usize) -> &UEntry<H, O, W> {
-        self.raw.get(pos)
+    pub(crate) fn find(
+        &self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+    ) -> Option<&UEntry<H, O, W>> {
+        self.raw.find_by(hash, |entry| eq(&entry.key))
     }
 
-    /// The entry at `pos` (live or dead), mutably.
+    /// The entry that holds `weak` (live or dead; identity-keyed tables).
     #[inline]
-    pub(crate) fn entry_mut(&mut self, pos: usize) -> &mut UEntry<H, O, W> {
-        self.raw.get_mut(pos)
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<&UEntry<H, O, W>> {
+        self.raw.find_by(hash, |entry| entry.weak == weak)
     }
 
-    /// The position of the entry whose hashed key satisfies `eq` (live or dead).
+    /// The entry that holds `weak`, mutably.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, eq: impl FnMut(&H) -> bool) -> Option<usize> {
-        self.raw.find(hash, eq)
-    }
-
-    /// The position of the entry that holds `weak` (live or dead; identity-keyed tables).
-    #[inline]
-    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<usize> {
-        self.raw.find_weak(hash, weak)
+    pub(crate) fn find_weak_mut(
+        &mut self,
+        hash: u64,
+        weak: Weak<W>,
+    ) -> Option<&mut UEntry<H, O, W>> {
+        self.raw.find_by_mut(hash, |entry| entry.weak == weak)
     }
 
     /// Every entry, live or dead.
     #[inline]
-    pub(crate) fn entries(&self) -> std::slice::Iter<'_, UEntry<H, O, W>> {
-        self.raw.entries().iter()
+    pub(crate) fn entries(&self) -> hashbrown::hash_table::Iter<'_, UEntry<H, O, W>> {
+        self.raw.iter()
     }
 
-    /// Inserts a new entry (the caller made sure no equal key is present); returns its position.
-    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> usize {
-        self.raw.insert(Entry {
+    fn new_entry(&self, hash: u64, key: H, val: O, obj: &Obj<W>) -> UEntry<H, O, W> {
+        Entry {
             hash,
             key,
             val,
             weak: Obj::downgrade(obj),
             hook: hook(Rc::downgrade(&self.queue), hash, obj),
             dead: false,
-        })
+        }
     }
 
-    /// Makes the entry at `pos` hold `obj` weakly, with a new hook; returns the old hook, which
-    /// the caller drops (while the old object, if still alive, is kept alive by the caller).
-    pub(crate) fn replace_weak(&mut self, pos: usize, obj: &Obj<W>) -> WeakRef<W> {
-        let new_hook = hook(Rc::downgrade(&self.queue), self.raw.get(pos).hash, obj);
-        let was_dead = !self.raw.get(pos).weak.is_alive();
-        let entry = self.raw.get_mut(pos);
+    /// Inserts a new entry (the caller made sure no equal key is present).
+    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) {
+        let entry = self.new_entry(hash, key, val, obj);
+        self.raw.insert(entry);
+    }
+
+    /// The entry that holds `obj` (an identity key), or else a new one with the value `make`
+    /// gives, inserted.
+    pub(crate) fn find_or_insert_weak(
+        &mut self,
+        hash: u64,
+        key: impl FnOnce() -> H,
+        obj: &Obj<W>,
+        make: impl FnOnce() -> O,
+    ) -> &mut UEntry<H, O, W> {
+        let weak = Obj::downgrade(obj);
+        let queue = Rc::downgrade(&self.queue);
+        self.raw.find_or_insert_with(
+            hash,
+            |entry| entry.weak == weak,
+            || Entry {
+                hash,
+                key: key(),
+                val: make(),
+                weak,
+                hook: hook(queue, hash, obj),
+                dead: false,
+            },
+        )
+    }
+
+    /// Makes the entry whose hashed key satisfies `eq` hold `obj` weakly, with a new hook;
+    /// returns its previous live object and its old hook, which the caller drops (the old
+    /// object, if still alive, is kept alive by the first), or `None` if there is no such entry.
+    pub(crate) fn replace_weak(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+        obj: &Obj<W>,
+    ) -> Option<(Option<Obj<W>>, WeakRef<W>)> {
+        let entry = self.raw.find_by_mut(hash, |entry| eq(&entry.key))?;
+        let previous = entry.weak.upgrade();
+        let new_hook = hook(Rc::downgrade(&self.queue), hash, obj);
         entry.weak = Obj::downgrade(obj);
         let old_hook = std::mem::replace(&mut entry.hook, new_hook);
-        if was_dead {
+        if previous.is_none() {
             // Its hook counted it dead; it is alive again.
-            self.uncount_dead();
+            uncount_dead(&self.queue);
         }
-        old_hook
+        Some((previous, old_hook))
     }
 
-    /// One dead entry fewer in the table.
-    fn uncount_dead(&self) {
-        let n_dead = self.queue.n_dead.get() - 1;
-        self.queue.n_dead.set(n_dead);
-        if n_dead == 0 {
-            // No entry is dead: every queued hash is stale.
-            self.queue.hashes.borrow_mut().clear();
-        }
-    }
-
-    /// Takes the entry at `pos` out of the table (the last entry moves to `pos`); the caller
-    /// disposes of it.
-    pub(crate) fn remove(&mut self, pos: usize) -> UEntry<H, O, W> {
-        let entry = self.raw.remove(pos);
+    /// Takes the entry for which `eq` holds out of the table; the caller disposes of it.
+    pub(crate) fn remove_by(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&UEntry<H, O, W>) -> bool,
+    ) -> Option<UEntry<H, O, W>> {
+        let entry = self.raw.remove_by(hash, eq)?;
         if !entry.weak.is_alive() {
-            self.uncount_dead();
+            uncount_dead(&self.queue);
         }
-        entry
+        Some(entry)
+    }
+
+    /// Removes the live entries for which `remove` holds (given the entry and its object),
+    /// disposing of each at once.
+    pub(crate) fn remove_live_if(
+        &mut self,
+        mut remove: impl FnMut(&mut UEntry<H, O, W>, &Obj<W>) -> bool,
+    ) {
+        // The object of a removed entry is dropped after the entry's hook: if that was its
+        // last strong reference, no hook of the removed entry counts the death.
+        let held = Cell::new(None);
+        self.raw.extract_if(
+            |entry| {
+                let Some(obj) = entry.weak.upgrade() else {
+                    return false;
+                };
+                let removed = remove(entry, &obj);
+                if removed {
+                    held.set(Some(obj));
+                }
+                removed
+            },
+            |entry| {
+                entry.dispose();
+                drop(held.take());
+            },
+        );
     }
 
     /// Removes every dead entry, dropping their owned parts, until no dead entry is left (the
@@ -143,8 +201,8 @@ impl<H, O, W: 'static> Table<H, O, W> {
             // Each death in the table queued its entry's hash once, so removing one dead entry
             // of that hash per queued hash removes each once; a stale hash (its entry removed
             // or revived since) may find none, or one whose own hash is queued too.
-            if let Some(pos) = self.raw.find_by(hash, |entry| !entry.weak.is_alive()) {
-                self.remove(pos).dispose();
+            if let Some(entry) = self.remove_by(hash, |entry| !entry.weak.is_alive()) {
+                entry.dispose();
             }
         }
     }
@@ -152,15 +210,13 @@ impl<H, O, W: 'static> Table<H, O, W> {
     /// Removes a live entry after purging, with its object; `None` when empty.
     pub(crate) fn pop_live(&mut self) -> Option<(UEntry<H, O, W>, Obj<W>)> {
         self.purge();
-        // After a purge every entry is alive; stay robust anyway.
-        loop {
-            let last = self.raw.len().checked_sub(1)?;
-            let entry = self.remove(last);
-            match entry.weak.upgrade() {
-                Some(obj) => return Some((entry, obj)),
-                None => entry.dispose(),
-            }
-        }
+        // After a purge every entry is alive.
+        let mut obj = None;
+        let entry = self.raw.pop_any(|entry| {
+            obj = entry.weak.upgrade();
+            obj.is_some()
+        })?;
+        Some((entry, obj?))
     }
 
     /// Removes every entry: every hook is unregistered before any owned part is dropped.
@@ -169,6 +225,16 @@ impl<H, O, W: 'static> Table<H, O, W> {
         self.queue.hashes.borrow_mut().clear();
         self.queue.n_dead.set(0);
         crate::raw::dispose_all(entries);
+    }
+}
+
+/// One dead entry fewer in the table.
+fn uncount_dead(queue: &DeadQueue) {
+    let n_dead = queue.n_dead.get() - 1;
+    queue.n_dead.set(n_dead);
+    if n_dead == 0 {
+        // No entry is dead: every queued hash is stale.
+        queue.hashes.borrow_mut().clear();
     }
 }
 

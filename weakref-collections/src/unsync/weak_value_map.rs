@@ -226,7 +226,8 @@ impl<K, V: 'static> WeakValueMap<K, V> {
 }
 
 impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
-    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<usize>
+    #[inline]
+    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&UEntry<K, (), V>>
     where
         K: Borrow<Q>,
     {
@@ -249,10 +250,8 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     pub fn insert(&mut self, key: K, value: &Obj<V>) -> Option<Obj<V>> {
         self.table.purge();
         let hash = self.table.hasher.hash(&key);
-        match self.table.find(hash, |k| *k == key) {
-            Some(entry_key) => {
-                let previous = self.table.entry(entry_key).weak.upgrade();
-                let old_hook = self.table.replace_weak(entry_key, value);
+        match self.table.replace_weak(hash, |k| *k == key, value) {
+            Some((previous, old_hook)) => {
                 // The old object is still alive (held by `previous`) or dead: either way its
                 // hook is unregistered or spent.
                 drop(old_hook);
@@ -280,8 +279,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        let entry_key = self.find(key)?;
-        self.table.entry(entry_key).weak.upgrade()
+        self.find(key)?.weak.upgrade()
     }
 
     /// Whether `key` has a live value.
@@ -299,8 +297,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.find(key)
-            .is_some_and(|entry_key| self.table.entry(entry_key).weak.is_alive())
+        self.find(key).is_some_and(|entry| entry.weak.is_alive())
     }
 
     /// Removes `key`; returns its live value.
@@ -319,8 +316,10 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
         K: Borrow<Q>,
     {
         self.table.purge();
-        let pos = self.find(key)?;
-        let entry = self.table.remove(pos);
+        let hash = self.table.hasher.hash(key);
+        let entry = self
+            .table
+            .remove_by(hash, |entry| entry.key.borrow() == key)?;
         let previous = entry.weak.upgrade();
         entry.dispose();
         previous
@@ -381,21 +380,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&K, &Obj<V>) -> bool) {
         self.table.purge();
-        // A removal moves the last entry into the hole: look at the same position again.
-        let mut pos = 0;
-        while pos < self.table.raw.len() {
-            let entry = self.table.entry(pos);
-            let Some(obj) = entry.weak.upgrade() else {
-                pos += 1;
-                continue;
-            };
-            if f(&entry.key, &obj) {
-                pos += 1;
-            } else {
-                self.table.remove(pos).dispose();
-            }
-            drop(obj);
-        }
+        self.table.remove_live_if(|entry, obj| !f(&entry.key, obj));
     }
 }
 
@@ -470,7 +455,7 @@ impl<'a, K, V: 'static> IntoIterator for &'a WeakValueMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K, V: 'static> {
-    entries: std::slice::Iter<'a, UEntry<K, (), V>>,
+    entries: hashbrown::hash_table::Iter<'a, UEntry<K, (), V>>,
 }
 
 impl<'a, K, V: 'static> Iterator for Iter<'a, K, V> {
