@@ -30,13 +30,18 @@ pub(crate) struct Entry<H, O, W: 'static, F: Flavor> {
     /// The weakly held object (the same as `hook.downgrade()`, kept here for fast lookups).
     pub(crate) weak: Weak<W, F>,
     /// The death hook registered on `weak`'s object; dropping it while the object is alive
-    /// unregisters it.
-    pub(crate) hook: WeakRef<W, F>,
-    /// `sync` only: the death hook marked this entry dead (and took it out of `len`).
-    pub(crate) dead: bool,
+    /// unregisters it. `None` once the hook marked this entry dead (`sync` only; the hook
+    /// moved the handle to its shard's dead list), which keeps entries small.
+    pub(crate) hook: Option<WeakRef<W, F>>,
 }
 
 impl<H, O, W: 'static, F: Flavor> Entry<H, O, W, F> {
+    /// `sync` only: the death hook marked this entry dead (and took it out of `len`).
+    #[inline]
+    pub(crate) fn dead(&self) -> bool {
+        self.hook.is_none()
+    }
+
     /// Drops the death hook first, then the owned parts: dropping an owned part may kill
     /// another entry's object, whose hook must then still be registered (or already gone).
     pub(crate) fn dispose(self) {

@@ -26,9 +26,10 @@ const N_SHARDS: usize = if cfg!(weakref_loom) { 2 } else { 16 };
 /// The part of a shard behind its lock.
 pub(crate) struct ShardState<H, O, W: 'static> {
     raw: RawTable<H, O, W, SyncFlavor>,
-    /// The hashes of entries marked dead, one per marking, waiting for a purge; a hash whose
-    /// entry was removed or revived since is stale.
-    dead_hashes: Vec<u64>,
+    /// For each marking of an entry as dead, waiting for a purge: the entry's hash and the hook
+    /// handle it gave up (to be dropped with no lock held). A hash whose entry was removed or
+    /// revived since is stale.
+    dead: Vec<(u64, WeakRef<W>)>,
 }
 
 /// A shard, alone on its cache lines: threads working on different shards do not contend.
@@ -76,7 +77,7 @@ where
             .map(|_| Shard {
                 state: Mutex::new(ShardState {
                     raw: RawTable::with_capacity(per_shard),
-                    dead_hashes: Vec::new(),
+                    dead: Vec::new(),
                 }),
                 n_queued: AtomicUsize::new(0),
             })
@@ -128,27 +129,25 @@ where
     #[cold]
     fn purge_slow(&self) {
         while self.inner.n_queued.load(Ordering::Acquire) > 0 {
-            let mut garbage = Vec::new();
+            let (mut garbage, mut handles) = (Vec::new(), Vec::new());
             for (shard_idx, shard) in self.inner.shards.iter().enumerate() {
                 if shard.n_queued.load(Ordering::Acquire) == 0 {
                     continue;
                 }
                 let mut locked = self.shard_at(shard_idx);
-                let hashes = mem::take(&mut locked.state.dead_hashes);
+                let dead = mem::take(&mut locked.state.dead);
                 shard.n_queued.store(0, Ordering::Release);
-                self.inner
-                    .n_queued
-                    .fetch_sub(hashes.len(), Ordering::AcqRel);
+                self.inner.n_queued.fetch_sub(dead.len(), Ordering::AcqRel);
                 // One marked entry of each queued hash: each marking queued its entry's hash
                 // once, so every marked entry is removed once; a stale hash may find none, or
                 // one whose own hash is queued too.
                 let raw = &mut locked.state.raw;
-                garbage.extend(
-                    hashes
-                        .into_iter()
-                        .filter_map(|hash| raw.remove_by(hash, |entry| entry.dead)),
-                );
+                for (hash, handle) in dead {
+                    garbage.extend(raw.remove_by(hash, |entry| entry.dead()));
+                    handles.push(handle);
+                }
             }
+            drop(handles);
             dispose_all(garbage);
         }
     }
@@ -169,19 +168,21 @@ where
 
     /// Removes every entry; hooks are unregistered before any owned part is dropped.
     pub(crate) fn clear(&self) {
-        let mut removed = Vec::new();
+        let (mut removed, mut handles) = (Vec::new(), Vec::new());
         for shard_idx in 0..N_SHARDS {
             let mut locked = self.shard_at(shard_idx);
             let entries = locked.state.raw.drain();
-            let n_live = entries.iter().filter(|e| !e.dead).count();
+            let n_live = entries.iter().filter(|e| !e.dead()).count();
             self.inner.len.fetch_sub(n_live, Ordering::AcqRel);
-            let n_hashes = mem::take(&mut locked.state.dead_hashes).len();
-            self.inner.n_queued.fetch_sub(n_hashes, Ordering::AcqRel);
+            let dead = mem::take(&mut locked.state.dead);
+            self.inner.n_queued.fetch_sub(dead.len(), Ordering::AcqRel);
+            handles.extend(dead);
             self.inner.shards[shard_idx]
                 .n_queued
                 .store(0, Ordering::Release);
             removed.extend(entries);
         }
+        drop(handles);
         dispose_all(removed);
     }
 
@@ -190,7 +191,7 @@ where
         let mut out = Vec::with_capacity(self.len());
         for shard_idx in 0..N_SHARDS {
             let locked = self.shard_at(shard_idx);
-            out.extend(locked.state.raw.iter().filter(|e| !e.dead).map(&mut f));
+            out.extend(locked.state.raw.iter().filter(|e| !e.dead()).map(&mut f));
         }
         out
     }
@@ -240,8 +241,7 @@ where
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hook(Arc::downgrade(self.inner), hash, obj),
-            dead: false,
+            hook: Some(hook(Arc::downgrade(self.inner), hash, obj)),
         });
         self.inner.len.fetch_add(1, Ordering::AcqRel);
     }
@@ -264,12 +264,12 @@ where
             return Some((previous, None));
         }
         let new_hook = hook(Arc::downgrade(inner), hash, obj);
-        if entry.dead {
-            entry.dead = false;
+        if entry.dead() {
+            // Revived; the old hook's handle waits in the dead list.
             inner.len.fetch_add(1, Ordering::AcqRel);
         }
         entry.weak = Obj::downgrade(obj);
-        Some((previous, Some(mem::replace(&mut entry.hook, new_hook))))
+        Some((previous, entry.hook.replace(new_hook)))
     }
 
     /// Takes the entry for which `eq` holds out; the caller disposes of it with no lock held.
@@ -279,10 +279,10 @@ where
         eq: impl FnMut(&SEntry<H, O, W>) -> bool,
     ) -> Option<SEntry<H, O, W>> {
         let entry = self.state.raw.remove_by(hash, eq)?;
-        if !entry.dead {
+        if !entry.dead() {
             self.inner.len.fetch_sub(1, Ordering::AcqRel);
         }
-        // A marked entry's hash stays in `dead_hashes`: a stale hash for the purge.
+        // A marked entry's hash stays in `dead`: a stale hash for the purge.
         Some(entry)
     }
 
@@ -302,7 +302,7 @@ where
 /// The object of an unmarked entry, if alive.
 #[inline]
 pub(crate) fn upgrade<H, O, W: 'static>(entry: &SEntry<H, O, W>) -> Option<Obj<W>> {
-    if entry.dead {
+    if entry.dead() {
         return None;
     }
     entry.weak.upgrade()
@@ -322,21 +322,22 @@ where
             let shard = &inner.shards[shard_of(hash)];
             let mut state = lock(&shard.state);
             // The hook runs while it exists, so no other hook has its address meanwhile.
-            let entry = state
-                .raw
-                .find_by_mut(hash, |e| WeakRef::ptr_eq(&e.hook, hook));
-            if let Some(entry) = entry {
-                if !entry.dead {
-                    entry.dead = true;
-                    state.dead_hashes.push(hash);
-                    shard.n_queued.fetch_add(1, Ordering::AcqRel);
-                    inner.n_queued.fetch_add(1, Ordering::AcqRel);
-                    inner.len.fetch_sub(1, Ordering::AcqRel);
-                }
+            let entry = state.raw.find_by_mut(hash, |e| {
+                e.hook
+                    .as_ref()
+                    .is_some_and(|own| WeakRef::ptr_eq(own, hook))
+            });
+            // Taking the entry's handle marks it dead.
+            if let Some(handle) = entry.and_then(|entry| entry.hook.take()) {
+                state.dead.push((hash, handle));
+                shard.n_queued.fetch_add(1, Ordering::AcqRel);
+                inner.n_queued.fetch_add(1, Ordering::AcqRel);
+                inner.len.fetch_sub(1, Ordering::AcqRel);
             }
         }
         // If the collection was dropped meanwhile, this may be the last `Arc`: its drop
-        // emptied every shard first, so nothing of the user's is dropped here.
+        // emptied every shard and dead list first, so nothing of the user's (nor any hook
+        // handle) is dropped here.
         drop(inner);
     };
     hooks::register(obj, RecordKind::DeathHook, HOOK_NAME, Some(callback))
@@ -344,10 +345,13 @@ where
 
 impl<H, O, W: 'static> Drop for Table<H, O, W> {
     fn drop(&mut self) {
-        let mut removed = Vec::new();
+        let (mut removed, mut handles) = (Vec::new(), Vec::new());
         for shard in self.inner.shards.iter() {
-            removed.extend(lock(&shard.state).raw.drain());
+            let mut state = lock(&shard.state);
+            removed.extend(state.raw.drain());
+            handles.extend(mem::take(&mut state.dead));
         }
+        drop(handles);
         dispose_all(removed);
     }
 }

@@ -144,7 +144,9 @@ where
         }
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
-        shard.find_weak(hash, weak).is_some_and(|entry| !entry.dead)
+        shard
+            .find_weak(hash, weak)
+            .is_some_and(|entry| !entry.dead())
     }
 
     /// Removes the object `key` names; returns its value.
@@ -167,7 +169,7 @@ where
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
         // A marked entry died meanwhile: the next purge drops it.
-        let entry = shard.remove_by(hash, |entry| entry.weak == weak && !entry.dead)?;
+        let entry = shard.remove_by(hash, |entry| entry.weak == weak && !entry.dead())?;
         drop(shard);
         let SEntry { val, hook, .. } = entry;
         drop(hook);
@@ -278,7 +280,7 @@ where
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
         let entry = shard.find_weak(hash, weak)?;
-        (!entry.dead).then(|| entry.val.clone())
+        (!entry.dead()).then(|| entry.val.clone())
     }
 
     /// Python's `setdefault`: (a clone of) the value of `key`, or else `f()`, inserted. `f`

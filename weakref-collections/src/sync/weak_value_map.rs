@@ -272,7 +272,7 @@ where
         let shard = self.table.shard(hash);
         shard
             .find(hash, |k| k.borrow() == key)
-            .is_some_and(|entry| !entry.dead && entry.weak.is_alive())
+            .is_some_and(|entry| !entry.dead() && entry.weak.is_alive())
     }
 
     /// Removes `key`; returns its live value.

@@ -16,6 +16,9 @@ use crate::raw::{Entry, Hasher, RawTable, HOOK_NAME};
 /// An entry of the `unsync` flavour.
 pub(crate) type UEntry<H, O, W> = Entry<H, O, W, UnsyncFlavor>;
 
+/// What [`Table::replace_weak`] found: the entry's previous live object and its old hook.
+pub(crate) type Replaced<W> = (Option<Obj<W>>, Option<WeakRef<W>>);
+
 /// What the death hooks share with their collection (they hold it weakly).
 #[derive(Default)]
 struct DeadQueue {
@@ -86,8 +89,7 @@ impl<H, O, W: 'static> Table<H, O, W> {
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hook(Rc::downgrade(&self.queue), hash, obj),
-            dead: false,
+            hook: Some(hook(Rc::downgrade(&self.queue), hash, obj)),
         }
     }
 
@@ -116,8 +118,7 @@ impl<H, O, W: 'static> Table<H, O, W> {
                 key: key(),
                 val: make(),
                 weak,
-                hook: hook(queue, hash, obj),
-                dead: false,
+                hook: Some(hook(queue, hash, obj)),
             },
         )
     }
@@ -130,12 +131,12 @@ impl<H, O, W: 'static> Table<H, O, W> {
         hash: u64,
         mut eq: impl FnMut(&H) -> bool,
         obj: &Obj<W>,
-    ) -> Option<(Option<Obj<W>>, WeakRef<W>)> {
+    ) -> Option<Replaced<W>> {
         let entry = self.raw.find_by_mut(hash, |entry| eq(&entry.key))?;
         let previous = entry.weak.upgrade();
         let new_hook = hook(Rc::downgrade(&self.queue), hash, obj);
         entry.weak = Obj::downgrade(obj);
-        let old_hook = std::mem::replace(&mut entry.hook, new_hook);
+        let old_hook = entry.hook.replace(new_hook);
         if previous.is_none() {
             // Its hook counted it dead; it is alive again.
             uncount_dead(&self.queue);
