@@ -1,10 +1,12 @@
-//! The `sync` table: shards, each a lock around a [`RawTable`], and death hooks that mark
-//! their entry dead under its shard's lock.
+//! The `sync` table: shards, each a lock (this crate's [`Mutex`]) around a [`RawTable`], and
+//! death hooks that mark their entry dead under its shard's lock.
 //!
 //! A hook marks an entry dead (and takes it out of `len`) only if that exact entry is still
-//! present and unmarked: its entry key is versioned and its weak side is the hook's object.
-//! So an entry removed or replaced while its old object was dying on another thread never
-//! counts twice, and `len` is exact whenever no death is in progress on another thread.
+//! present and unmarked: it finds the entry whose hook handle is itself, and marking takes that
+//! handle out of the entry (into the shard's dead list, which the purge drops). So an entry
+//! removed or replaced while its old object was dying on another thread never counts twice,
+//! and `len` is exact whenever no death is in progress on another thread. The shard of a hash
+//! comes from bits the hash table does not use for its own probing.
 //! No lock is held while an `Obj`, a hook handle or an owned part is dropped.
 
 use std::mem;
