@@ -10,6 +10,7 @@
 
 use std::cell::UnsafeCell;
 use std::hint;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -28,9 +29,11 @@ pub(crate) struct Mutex<T> {
 // threads moves `T` between them: `T: Send` is enough, as for `std::sync::Mutex`.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
-/// The lock, held: gives access to the value until dropped.
+/// The lock, held: gives access to the value until dropped. Neither `Send` nor `Sync`, as
+/// std's guard: sharing it would hand out `&T` on two threads for a `T` that may not be `Sync`.
 pub(crate) struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
+    _not_send_sync: PhantomData<*const ()>,
 }
 
 impl<T> Mutex<T> {
@@ -51,7 +54,10 @@ impl<T> Mutex<T> {
         {
             self.lock_contended();
         }
-        MutexGuard { mutex: self }
+        MutexGuard {
+            mutex: self,
+            _not_send_sync: PhantomData,
+        }
     }
 
     #[cold]

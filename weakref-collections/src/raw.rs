@@ -64,9 +64,10 @@ pub(crate) fn dispose_all<H, O, W: 'static, F: Flavor>(entries: Vec<Entry<H, O, 
 /// The entries, in a hash table, with a log of hashes from which `pop_any` picks.
 pub(crate) struct RawTable<H, O, W: 'static, F: Flavor> {
     table: HashTable<Entry<H, O, W, F>>,
-    /// The hash of every entry, plus stale ones of entries removed since: what `pop_any`
-    /// takes entries by, in O(1) amortized. Rebuilt from the table when it runs out or when
-    /// stale hashes outnumber the entries.
+    /// The hash of every entry that may be alive, plus stale ones (of entries removed since,
+    /// or listed twice): what `pop_any` takes entries by, in O(1) amortized. Compacted by an
+    /// insertion that finds stale hashes outnumbering the entries (O(1) amortized, as the
+    /// table's own growth).
     log: Vec<u64>,
 }
 
@@ -148,28 +149,24 @@ impl<H, O, W: 'static, F: Flavor> RawTable<H, O, W, F> {
         }
     }
 
-    /// Removes and returns an entry for which `accept` holds; entries it rejects may be
-    /// skipped by later calls too, so it should reject only entries on their way out. `None`
-    /// when it accepts none of those it was shown.
+    /// Removes and returns an entry for which `accept` holds. An entry it rejects loses its
+    /// place in the log, so it must reject only dead or dying entries, and an entry that is
+    /// made alive again must be [`relog`](Self::relog)ged. `None` when no live entry is left.
     pub(crate) fn pop_any(
         &mut self,
         mut accept: impl FnMut(&Entry<H, O, W, F>) -> bool,
     ) -> Option<Entry<H, O, W, F>> {
-        let mut rebuilt = false;
         loop {
-            let Some(hash) = self.log.pop() else {
-                // Every entry left had its hash taken by a rejected or stale turn: once more.
-                if rebuilt || self.table.is_empty() {
-                    return None;
-                }
-                self.rebuild_log();
-                rebuilt = true;
-                continue;
-            };
+            let hash = self.log.pop()?;
             if let Ok(found) = self.table.find_entry(hash, |e| e.hash == hash && accept(e)) {
                 return Some(found.remove().0);
             }
         }
+    }
+
+    /// Lists `hash` again for `pop_any`: its dead entry was made alive again.
+    pub(crate) fn relog(&mut self, hash: u64) {
+        self.log.push(hash);
     }
 
     fn rebuild_log(&mut self) {

@@ -266,12 +266,18 @@ where
             return Some((previous, None));
         }
         let new_hook = hook(Arc::downgrade(inner), hash, obj);
-        if entry.dead() {
-            // Revived; the old hook's handle waits in the dead list.
+        entry.weak = Obj::downgrade(obj);
+        let revived = entry.dead();
+        let old_hook = entry.hook.replace(new_hook);
+        if revived {
+            // The old hook's handle waits in the dead list.
             inner.len.fetch_add(1, Ordering::AcqRel);
         }
-        entry.weak = Obj::downgrade(obj);
-        Some((previous, entry.hook.replace(new_hook)))
+        if previous.is_none() {
+            // Dead or dying (marked or not): it may have lost its place in the log.
+            self.state.raw.relog(hash);
+        }
+        Some((previous, old_hook))
     }
 
     /// Takes the entry for which `eq` holds out; the caller disposes of it with no lock held.

@@ -140,6 +140,7 @@ impl<H, O, W: 'static> Table<H, O, W> {
         if previous.is_none() {
             // Its hook counted it dead; it is alive again.
             uncount_dead(&self.queue);
+            self.raw.relog(hash);
         }
         Some((previous, old_hook))
     }
