@@ -40,16 +40,19 @@
 //!   iteration walks a snapshot taken by `iter()`.
 //!
 //! # How it works
-//! Entries live in a `slotmap::DenseSlotMap`, indexed by a `hashbrown::HashTable` of entry keys.
+//! Entries live in a `hashbrown::HashTable`, so a lookup is one probe that reads them in place.
 //! Each entry registers an internal death hook on its weak side's object (core's
 //! [`hooks`](weakref_core::hooks) extension point); core runs it at the instant of death,
-//! before the value is dropped. The hook holds the collection only weakly and records "this entry
-//! died" (its versioned entry key) and takes the entry out of `len`. Mutating calls remove the
-//! recorded entries after checking that each is still there and really dead.
+//! before the value is dropped. The hook holds the collection only weakly, records "an entry of
+//! this hash died" and takes the entry out of `len`. Mutating calls remove one dead entry of
+//! each recorded hash, so a stale record (its entry removed or revived since) removes nothing
+//! it should not. The `sync` flavour has 16 shards, each behind a small spin-then-yield lock.
 
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+#[cfg(not(weakref_loom))]
+mod lock;
 mod primitive;
 mod raw;
 pub mod sync;

@@ -42,7 +42,7 @@ use crate::raw::Identity;
 /// A value that holds its own key (an `Obj<K>`) keeps that key alive forever, as in Python:
 /// the entry then never goes away by itself. Hold a [`Weak`] in the value instead.
 pub struct WeakKeyMap<K: 'static, V> {
-    table: Table<Weak<K>, V, K>,
+    table: Table<(), V, K>,
 }
 
 impl<K, V> WeakKeyMap<K, V>
@@ -112,15 +112,15 @@ where
         let weak = Obj::downgrade(key);
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == weak) {
-            Some(entry_key) => {
+        match shard.find_weak_mut(hash, weak) {
+            Some(entry) => {
                 // `key` is alive, so its entry is not marked dead.
-                let old = std::mem::replace(&mut shard.entry_mut(entry_key).val, value);
+                let old = std::mem::replace(&mut entry.val, value);
                 drop(shard);
                 Some(old)
             }
             None => {
-                shard.insert_new(hash, weak, value, key);
+                shard.insert_new(hash, (), value, key);
                 None
             }
         }
@@ -145,8 +145,8 @@ where
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
         shard
-            .find(hash, |k| *k == weak)
-            .is_some_and(|entry_key| !shard.entry(entry_key).dead)
+            .find_weak(hash, weak)
+            .is_some_and(|entry| !entry.dead())
     }
 
     /// Removes the object `key` names; returns its value.
@@ -168,11 +168,8 @@ where
         }
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        let entry_key = shard.find(hash, |k| *k == weak)?;
-        if shard.entry(entry_key).dead {
-            return None; // died meanwhile: the next purge drops it
-        }
-        let entry = shard.remove(entry_key)?;
+        // A marked entry died meanwhile: the next purge drops it.
+        let entry = shard.remove_by(hash, |entry| entry.weak == weak && !entry.dead())?;
         drop(shard);
         let SEntry { val, hook, .. } = entry;
         drop(hook);
@@ -282,8 +279,8 @@ where
         }
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
-        let entry = shard.entry(shard.find(hash, |k| *k == weak)?);
-        (!entry.dead).then(|| entry.val.clone())
+        let entry = shard.find_weak(hash, weak)?;
+        (!entry.dead()).then(|| entry.val.clone())
     }
 
     /// Python's `setdefault`: (a clone of) the value of `key`, or else `f()`, inserted. `f`
@@ -307,17 +304,17 @@ where
         let weak = Obj::downgrade(key);
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == weak) {
-            Some(entry_key) => {
+        match shard.find_weak(hash, weak) {
+            Some(entry) => {
                 // Another thread inserted meanwhile: keep its value.
-                let winner = shard.entry(entry_key).val.clone();
+                let winner = entry.val.clone();
                 drop(shard);
                 drop(value);
                 winner
             }
             None => {
                 let returned = value.clone();
-                shard.insert_new(hash, weak, value, key);
+                shard.insert_new(hash, (), value, key);
                 returned
             }
         }

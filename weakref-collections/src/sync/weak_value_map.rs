@@ -15,7 +15,7 @@ use std::vec;
 
 use weakref_core::sync::{Obj, Weak, WeakRef};
 
-use super::table::{SEntry, Table};
+use super::table::{upgrade, SEntry, Table};
 
 /// Python's `WeakValueDictionary` for many threads: `&self` everywhere, sharded locks. Values
 /// are held weakly; an entry whose value died is gone at once (`get`, `contains_key`, `len`,
@@ -220,10 +220,8 @@ where
         self.table.purge();
         let hash = self.table.hash(&key);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == key) {
-            Some(entry_key) => {
-                let previous = shard.upgrade(entry_key);
-                let old_hook = shard.replace_weak(entry_key, value);
+        match shard.replace_weak(hash, |k| *k == key, value, true) {
+            Some((previous, old_hook)) => {
                 drop(shard);
                 drop(old_hook);
                 drop(key);
@@ -252,8 +250,7 @@ where
     {
         let hash = self.table.hash(key);
         let shard = self.table.shard(hash);
-        let entry_key = shard.find(hash, |k| k.borrow() == key)?;
-        shard.upgrade(entry_key)
+        upgrade(shard.find(hash, |k| k.borrow() == key)?)
     }
 
     /// Whether `key` has a live value.
@@ -275,10 +272,7 @@ where
         let shard = self.table.shard(hash);
         shard
             .find(hash, |k| k.borrow() == key)
-            .is_some_and(|entry_key| {
-                let entry = shard.entry(entry_key);
-                !entry.dead && entry.weak.is_alive()
-            })
+            .is_some_and(|entry| !entry.dead() && entry.weak.is_alive())
     }
 
     /// Removes `key`; returns its live value.
@@ -299,13 +293,10 @@ where
         self.table.purge();
         let hash = self.table.hash(key);
         let mut shard = self.table.shard(hash);
-        let entry_key = shard.find(hash, |k| k.borrow() == key)?;
-        let previous = shard.upgrade(entry_key);
-        let entry = shard.remove(entry_key);
+        let entry = shard.remove_by(hash, |entry| entry.key.borrow() == key)?;
+        let previous = upgrade(&entry);
         drop(shard);
-        if let Some(entry) = entry {
-            entry.dispose();
-        }
+        entry.dispose();
         previous
     }
 
@@ -352,15 +343,14 @@ where
         let obj = f()?;
         let hash = self.table.hash(&key);
         let mut shard = self.table.shard(hash);
-        match shard.find(hash, |k| *k == key) {
-            Some(entry_key) => {
-                if let Some(winner) = shard.upgrade(entry_key) {
-                    // Another thread inserted a live value meanwhile: keep it.
-                    drop(shard);
-                    drop((obj, key));
-                    return Ok(winner);
-                }
-                let old_hook = shard.replace_weak(entry_key, &obj);
+        match shard.replace_weak(hash, |k| *k == key, &obj, false) {
+            Some((Some(winner), _)) => {
+                // Another thread inserted a live value meanwhile: keep it.
+                drop(shard);
+                drop((obj, key));
+                return Ok(winner);
+            }
+            Some((None, old_hook)) => {
                 drop(shard);
                 drop((old_hook, key));
             }
@@ -441,17 +431,12 @@ where
     fn remove_if_holds(&self, key: &K, weak: Weak<V>) {
         let hash = self.table.hash(key);
         let mut shard = self.table.shard(hash);
-        let Some(entry_key) = shard.find(hash, |k| k == key) else {
+        let Some(entry) = shard.remove_by(hash, |entry| entry.key == *key && entry.weak == weak)
+        else {
             return;
         };
-        if shard.entry(entry_key).weak != weak {
-            return;
-        }
-        let entry = shard.remove(entry_key);
         drop(shard);
-        if let Some(entry) = entry {
-            entry.dispose();
-        }
+        entry.dispose();
     }
 }
 

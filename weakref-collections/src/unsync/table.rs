@@ -9,25 +9,29 @@ use std::rc::{self, Rc};
 
 use weakref_core::flavor::UnsyncFlavor;
 use weakref_core::hooks::{self, RecordKind};
-use weakref_core::unsync::{Obj, WeakRef};
+use weakref_core::unsync::{Obj, Weak, WeakRef};
 
-use crate::raw::{Entry, EntryKey, Hasher, RawTable, HOOK_NAME};
+use crate::raw::{Entry, Hasher, RawTable, HOOK_NAME};
 
 /// An entry of the `unsync` flavour.
 pub(crate) type UEntry<H, O, W> = Entry<H, O, W, UnsyncFlavor>;
 
+/// What [`Table::replace_weak`] found: the entry's previous live object and its old hook.
+pub(crate) type Replaced<W> = (Option<Obj<W>>, Option<WeakRef<W>>);
+
 /// What the death hooks share with their collection (they hold it weakly).
 #[derive(Default)]
 struct DeadQueue {
-    /// Keys of entries whose objects died; some may be stale (removed since).
-    keys: RefCell<Vec<EntryKey>>,
+    /// The hashes of entries whose objects died, one per death; some may be stale (the entry
+    /// removed or revived since). Emptied whenever `n_dead` drops to 0: then all are stale.
+    hashes: RefCell<Vec<u64>>,
     /// Entries in the table whose object is dead.
     n_dead: Cell<usize>,
 }
 
 /// The shared body of the three `unsync` collections.
 pub(crate) struct Table<H, O, W: 'static> {
-    pub(crate) raw: RawTable<UEntry<H, O, W>>,
+    pub(crate) raw: RawTable<H, O, W, UnsyncFlavor>,
     pub(crate) hasher: Hasher,
     queue: Rc<DeadQueue>,
 }
@@ -42,97 +46,165 @@ impl<H, O, W: 'static> Table<H, O, W> {
     }
 
     /// Live entries: exact at every moment.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.raw.len() - self.queue.n_dead.get()
     }
 
-    /// The entry at `key` (live or dead).
-    pub(crate) fn entry(&self, key: EntryKey) -> &UEntry<H, O, W> {
-        &self.raw.entries[key]
+    /// The entry whose hashed key satisfies `eq` (live or dead).
+    #[inline]
+    pub(crate) fn find(
+        &self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+    ) -> Option<&UEntry<H, O, W>> {
+        self.raw.find_by(hash, |entry| eq(&entry.key))
     }
 
-    /// The entry at `key` (live or dead), mutably.
-    pub(crate) fn entry_mut(&mut self, key: EntryKey) -> &mut UEntry<H, O, W> {
-        &mut self.raw.entries[key]
+    /// The entry that holds `weak` (live or dead; identity-keyed tables).
+    #[inline]
+    pub(crate) fn find_weak(&self, hash: u64, weak: Weak<W>) -> Option<&UEntry<H, O, W>> {
+        self.raw.find_by(hash, |entry| entry.weak == weak)
     }
 
-    /// The key of the entry whose hashed key satisfies `eq` (live or dead).
-    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&H) -> bool) -> Option<EntryKey> {
-        self.raw.find(hash, |entry| eq(&entry.key))
+    /// The entry that holds `weak`, mutably.
+    #[inline]
+    pub(crate) fn find_weak_mut(
+        &mut self,
+        hash: u64,
+        weak: Weak<W>,
+    ) -> Option<&mut UEntry<H, O, W>> {
+        self.raw.find_by_mut(hash, |entry| entry.weak == weak)
     }
 
     /// Every entry, live or dead.
-    pub(crate) fn entries(&self) -> slotmap::dense::Values<'_, EntryKey, UEntry<H, O, W>> {
-        self.raw.entries.values()
+    #[inline]
+    pub(crate) fn entries(&self) -> hashbrown::hash_table::Iter<'_, UEntry<H, O, W>> {
+        self.raw.iter()
     }
 
-    fn hook(&self, key: EntryKey, obj: &Obj<W>) -> WeakRef<W> {
-        let queue = Rc::downgrade(&self.queue);
-        hooks::register(
-            obj,
-            RecordKind::DeathHook,
-            HOOK_NAME,
-            Some(death_hook(queue, key)),
-        )
-    }
-
-    /// Inserts a new entry (the caller made sure no equal key is present).
-    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) -> EntryKey {
-        let queue = Rc::downgrade(&self.queue);
-        self.raw.insert_with_key(hash, |entry_key| Entry {
+    fn new_entry(&self, hash: u64, key: H, val: O, obj: &Obj<W>) -> UEntry<H, O, W> {
+        Entry {
             hash,
             key,
             val,
             weak: Obj::downgrade(obj),
-            hook: hooks::register(
-                obj,
-                RecordKind::DeathHook,
-                HOOK_NAME,
-                Some(death_hook(queue, entry_key)),
-            ),
-            dead: false,
-        })
-    }
-
-    /// Makes the entry at `key` hold `obj` weakly, with a new hook; returns the old hook, which
-    /// the caller drops (while the old object, if still alive, is kept alive by the caller).
-    pub(crate) fn replace_weak(&mut self, key: EntryKey, obj: &Obj<W>) -> WeakRef<W> {
-        let new_hook = self.hook(key, obj);
-        let entry = &mut self.raw.entries[key];
-        if !entry.weak.is_alive() {
-            // Its hook counted it dead; it is alive again.
-            self.queue.n_dead.set(self.queue.n_dead.get() - 1);
+            hook: Some(hook(Rc::downgrade(&self.queue), hash, obj)),
         }
-        entry.weak = Obj::downgrade(obj);
-        std::mem::replace(&mut entry.hook, new_hook)
     }
 
-    /// Takes the entry at `key` out of the table; the caller disposes of it.
-    pub(crate) fn remove(&mut self, key: EntryKey) -> Option<UEntry<H, O, W>> {
-        let entry = self.raw.remove(key)?;
+    /// Inserts a new entry (the caller made sure no equal key is present).
+    pub(crate) fn insert_new(&mut self, hash: u64, key: H, val: O, obj: &Obj<W>) {
+        let entry = self.new_entry(hash, key, val, obj);
+        self.raw.insert(entry);
+    }
+
+    /// The entry that holds `obj` (an identity key), or else a new one with the value `make`
+    /// gives, inserted.
+    pub(crate) fn find_or_insert_weak(
+        &mut self,
+        hash: u64,
+        key: impl FnOnce() -> H,
+        obj: &Obj<W>,
+        make: impl FnOnce() -> O,
+    ) -> &mut UEntry<H, O, W> {
+        let weak = Obj::downgrade(obj);
+        let queue = Rc::downgrade(&self.queue);
+        self.raw.find_or_insert_with(
+            hash,
+            |entry| entry.weak == weak,
+            || Entry {
+                hash,
+                key: key(),
+                val: make(),
+                weak,
+                hook: Some(hook(queue, hash, obj)),
+            },
+        )
+    }
+
+    /// Makes the entry whose hashed key satisfies `eq` hold `obj` weakly, with a new hook;
+    /// returns its previous live object and its old hook, which the caller drops (the old
+    /// object, if still alive, is kept alive by the first), or `None` if there is no such entry.
+    pub(crate) fn replace_weak(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&H) -> bool,
+        obj: &Obj<W>,
+    ) -> Option<Replaced<W>> {
+        let entry = self.raw.find_by_mut(hash, |entry| eq(&entry.key))?;
+        let previous = entry.weak.upgrade();
+        let new_hook = hook(Rc::downgrade(&self.queue), hash, obj);
+        entry.weak = Obj::downgrade(obj);
+        let old_hook = entry.hook.replace(new_hook);
+        if previous.is_none() {
+            // Its hook counted it dead; it is alive again.
+            uncount_dead(&self.queue);
+            self.raw.relog(hash);
+        }
+        Some((previous, old_hook))
+    }
+
+    /// Takes the entry for which `eq` holds out of the table; the caller disposes of it.
+    pub(crate) fn remove_by(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&UEntry<H, O, W>) -> bool,
+    ) -> Option<UEntry<H, O, W>> {
+        let entry = self.raw.remove_by(hash, eq)?;
         if !entry.weak.is_alive() {
-            self.queue.n_dead.set(self.queue.n_dead.get() - 1);
+            uncount_dead(&self.queue);
         }
         Some(entry)
     }
 
+    /// Removes the live entries for which `remove` holds (given the entry and its object),
+    /// disposing of each at once.
+    pub(crate) fn remove_live_if(
+        &mut self,
+        mut remove: impl FnMut(&mut UEntry<H, O, W>, &Obj<W>) -> bool,
+    ) {
+        // The object of a removed entry is dropped after the entry's hook: if that was its
+        // last strong reference, no hook of the removed entry counts the death.
+        let held = Cell::new(None);
+        self.raw.extract_if(
+            |entry| {
+                let Some(obj) = entry.weak.upgrade() else {
+                    return false;
+                };
+                let removed = remove(entry, &obj);
+                if removed {
+                    held.set(Some(obj));
+                }
+                removed
+            },
+            |entry| {
+                entry.dispose();
+                drop(held.take());
+            },
+        );
+    }
+
     /// Removes every dead entry, dropping their owned parts, until no dead entry is left (the
     /// drops may kill more). Each death is handled once: amortized O(1) per dead entry.
+    #[inline]
     pub(crate) fn purge(&mut self) {
+        if self.queue.n_dead.get() != 0 {
+            self.purge_slow();
+        }
+    }
+
+    #[cold]
+    fn purge_slow(&mut self) {
         loop {
-            // One key at a time: a panicking `Drop` leaves the rest queued.
-            let next = self.queue.keys.borrow_mut().pop();
-            let Some(key) = next else { break };
-            // A stale key (entry removed or revived since) finds no dead entry and does nothing.
-            let dead = self
-                .raw
-                .entries
-                .get(key)
-                .is_some_and(|entry| !entry.weak.is_alive());
-            if dead {
-                if let Some(entry) = self.remove(key) {
-                    entry.dispose();
-                }
+            // One death at a time: a panicking `Drop` leaves the rest queued.
+            let next = self.queue.hashes.borrow_mut().pop();
+            let Some(hash) = next else { break };
+            // Each death in the table queued its entry's hash once, so removing one dead entry
+            // of that hash per queued hash removes each once; a stale hash (its entry removed
+            // or revived since) may find none, or one whose own hash is queued too.
+            if let Some(entry) = self.remove_by(hash, |entry| !entry.weak.is_alive()) {
+                entry.dispose();
             }
         }
     }
@@ -140,37 +212,44 @@ impl<H, O, W: 'static> Table<H, O, W> {
     /// Removes a live entry after purging, with its object; `None` when empty.
     pub(crate) fn pop_live(&mut self) -> Option<(UEntry<H, O, W>, Obj<W>)> {
         self.purge();
-        // After a purge every entry is alive; stay robust anyway.
-        loop {
-            let key = self.raw.entries.keys().next()?;
-            let entry = self.remove(key)?;
-            match entry.weak.upgrade() {
-                Some(obj) => return Some((entry, obj)),
-                None => entry.dispose(),
-            }
-        }
+        // After a purge every entry is alive.
+        let mut obj = None;
+        let entry = self.raw.pop_any(|entry| {
+            obj = entry.weak.upgrade();
+            obj.is_some()
+        })?;
+        Some((entry, obj?))
     }
 
     /// Removes every entry: every hook is unregistered before any owned part is dropped.
     pub(crate) fn clear(&mut self) {
         let entries = self.raw.drain();
-        self.queue.keys.borrow_mut().clear();
+        self.queue.hashes.borrow_mut().clear();
         self.queue.n_dead.set(0);
         crate::raw::dispose_all(entries);
     }
 }
 
-/// The hook of the entry at `key`: marks it dead in the queue, if the collection still exists.
-fn death_hook<W: 'static>(
-    queue: rc::Weak<DeadQueue>,
-    key: EntryKey,
-) -> impl FnOnce(&WeakRef<W>) + 'static {
-    move |_| {
+/// One dead entry fewer in the table.
+fn uncount_dead(queue: &DeadQueue) {
+    let n_dead = queue.n_dead.get() - 1;
+    queue.n_dead.set(n_dead);
+    if n_dead == 0 {
+        // No entry is dead: every queued hash is stale.
+        queue.hashes.borrow_mut().clear();
+    }
+}
+
+/// Registers on `obj` the hook of an entry of `hash`: it queues the death, if the collection
+/// still exists.
+fn hook<W: 'static>(queue: rc::Weak<DeadQueue>, hash: u64, obj: &Obj<W>) -> WeakRef<W> {
+    let callback = move |_: &WeakRef<W>| {
         if let Some(queue) = queue.upgrade() {
-            queue.keys.borrow_mut().push(key);
+            queue.hashes.borrow_mut().push(hash);
             queue.n_dead.set(queue.n_dead.get() + 1);
         }
-    }
+    };
+    hooks::register(obj, RecordKind::DeathHook, HOOK_NAME, Some(callback))
 }
 
 impl<H, O, W: 'static> Drop for Table<H, O, W> {

@@ -12,7 +12,7 @@ use std::fmt;
 use weakref_core::unsync::{AsWeak, Obj, Weak, WeakRef};
 
 use super::table::{Table, UEntry};
-use crate::raw::{EntryKey, Identity};
+use crate::raw::Identity;
 
 /// Python's `WeakKeyDictionary` for one thread: keys are objects held weakly and identified by
 /// identity ([`Obj::ptr_eq`]), never by `K`'s own equality. An entry whose key died is gone at
@@ -34,7 +34,7 @@ use crate::raw::{EntryKey, Identity};
 /// A value that holds its own key (an `Obj<K>`) keeps that key alive forever, as in Python:
 /// the entry then never goes away by itself. Hold a [`Weak`] in the value instead.
 pub struct WeakKeyMap<K: 'static, V> {
-    table: Table<Weak<K>, V, K>,
+    table: Table<(), V, K>,
 }
 
 impl<K: 'static, V> WeakKeyMap<K, V> {
@@ -60,12 +60,14 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
         }
     }
 
-    fn find(&self, key: Weak<K>) -> Option<EntryKey> {
+    /// The entry of the live object `key` names.
+    #[inline]
+    fn find(&self, key: Weak<K>) -> Option<&UEntry<(), V, K>> {
         if !key.is_alive() {
             return None;
         }
         let hash = self.table.hasher.hash(&key);
-        self.table.find(hash, |k| *k == key)
+        self.table.find_weak(hash, key)
     }
 
     /// Entries whose key is alive (exact, O(1)).
@@ -108,14 +110,11 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     pub fn insert(&mut self, key: &Obj<K>, value: V) -> Option<V> {
         self.table.purge();
         let weak = Obj::downgrade(key);
-        match self.find(weak) {
-            Some(entry_key) => Some(std::mem::replace(
-                &mut self.table.entry_mut(entry_key).val,
-                value,
-            )),
+        let hash = self.table.hasher.hash(&weak);
+        match self.table.find_weak_mut(hash, weak) {
+            Some(entry) => Some(std::mem::replace(&mut entry.val, value)),
             None => {
-                let hash = self.table.hasher.hash(&weak);
-                self.table.insert_new(hash, weak, value, key);
+                self.table.insert_new(hash, (), value, key);
                 None
             }
         }
@@ -134,8 +133,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// assert_eq!(map.get(&WeakRef::new(&k)), Some(&10));
     /// ```
     pub fn get(&self, key: &impl AsWeak<K>) -> Option<&V> {
-        let entry_key = self.find(key.as_weak())?;
-        Some(&self.table.entry(entry_key).val)
+        Some(&self.find(key.as_weak())?.val)
     }
 
     /// The value of the object `key` names, mutably.
@@ -150,8 +148,12 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// assert_eq!(map.get(&k), Some(&11));
     /// ```
     pub fn get_mut(&mut self, key: &impl AsWeak<K>) -> Option<&mut V> {
-        let entry_key = self.find(key.as_weak())?;
-        Some(&mut self.table.entry_mut(entry_key).val)
+        let weak = key.as_weak();
+        if !weak.is_alive() {
+            return None;
+        }
+        let hash = self.table.hasher.hash(&weak);
+        Some(&mut self.table.find_weak_mut(hash, weak)?.val)
     }
 
     /// Whether the object `key` names is alive and present.
@@ -182,8 +184,12 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// ```
     pub fn remove(&mut self, key: &impl AsWeak<K>) -> Option<V> {
         self.table.purge();
-        let entry_key = self.find(key.as_weak())?;
-        let UEntry { val, hook, .. } = self.table.remove(entry_key)?;
+        let weak = key.as_weak();
+        if !weak.is_alive() {
+            return None;
+        }
+        let hash = self.table.hasher.hash(&weak);
+        let UEntry { val, hook, .. } = self.table.remove_by(hash, |entry| entry.weak == weak)?;
         drop(hook);
         Some(val)
     }
@@ -201,16 +207,8 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// ```
     pub fn get_or_insert_with(&mut self, key: &Obj<K>, f: impl FnOnce() -> V) -> &mut V {
         self.table.purge();
-        let weak = Obj::downgrade(key);
-        let entry_key = match self.find(weak) {
-            Some(entry_key) => entry_key,
-            None => {
-                let value = f();
-                let hash = self.table.hasher.hash(&weak);
-                self.table.insert_new(hash, weak, value, key)
-            }
-        };
-        &mut self.table.entry_mut(entry_key).val
+        let hash = self.table.hasher.hash(&Obj::downgrade(key));
+        &mut self.table.find_or_insert_weak(hash, || (), key, f).val
     }
 
     /// Removes and returns a live entry (which one is unspecified).
@@ -337,21 +335,8 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&Obj<K>, &mut V) -> bool) {
         self.table.purge();
-        let keys: Vec<EntryKey> = self.table.raw.entries.keys().collect();
-        for entry_key in keys {
-            let Some(entry) = self.table.raw.entries.get_mut(entry_key) else {
-                continue;
-            };
-            let Some(obj) = entry.weak.upgrade() else {
-                continue;
-            };
-            if !f(&obj, &mut entry.val) {
-                if let Some(entry) = self.table.remove(entry_key) {
-                    entry.dispose();
-                }
-            }
-            drop(obj);
-        }
+        self.table
+            .remove_live_if(|entry, obj| !f(obj, &mut entry.val));
     }
 }
 
@@ -430,7 +415,7 @@ impl<'a, K: 'static, V> IntoIterator for &'a WeakKeyMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K: 'static, V> {
-    entries: slotmap::dense::Values<'a, EntryKey, UEntry<Weak<K>, V, K>>,
+    entries: hashbrown::hash_table::Iter<'a, UEntry<(), V, K>>,
 }
 
 impl<'a, K: 'static, V> Iterator for Iter<'a, K, V> {

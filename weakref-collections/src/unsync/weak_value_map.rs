@@ -14,7 +14,6 @@ use std::hash::Hash;
 use weakref_core::unsync::{Obj, WeakRef};
 
 use super::table::{Table, UEntry};
-use crate::raw::EntryKey;
 
 /// Python's `WeakValueDictionary` for one thread: values are held weakly, and an entry whose
 /// value died is gone at once (for `get`, `contains_key`, `len`, iteration); its key is dropped
@@ -227,7 +226,8 @@ impl<K, V: 'static> WeakValueMap<K, V> {
 }
 
 impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
-    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<EntryKey>
+    #[inline]
+    fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&UEntry<K, (), V>>
     where
         K: Borrow<Q>,
     {
@@ -250,10 +250,8 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     pub fn insert(&mut self, key: K, value: &Obj<V>) -> Option<Obj<V>> {
         self.table.purge();
         let hash = self.table.hasher.hash(&key);
-        match self.table.find(hash, |k| *k == key) {
-            Some(entry_key) => {
-                let previous = self.table.entry(entry_key).weak.upgrade();
-                let old_hook = self.table.replace_weak(entry_key, value);
+        match self.table.replace_weak(hash, |k| *k == key, value) {
+            Some((previous, old_hook)) => {
                 // The old object is still alive (held by `previous`) or dead: either way its
                 // hook is unregistered or spent.
                 drop(old_hook);
@@ -281,8 +279,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        let entry_key = self.find(key)?;
-        self.table.entry(entry_key).weak.upgrade()
+        self.find(key)?.weak.upgrade()
     }
 
     /// Whether `key` has a live value.
@@ -300,8 +297,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.find(key)
-            .is_some_and(|entry_key| self.table.entry(entry_key).weak.is_alive())
+        self.find(key).is_some_and(|entry| entry.weak.is_alive())
     }
 
     /// Removes `key`; returns its live value.
@@ -320,8 +316,10 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
         K: Borrow<Q>,
     {
         self.table.purge();
-        let entry_key = self.find(key)?;
-        let entry = self.table.remove(entry_key)?;
+        let hash = self.table.hasher.hash(key);
+        let entry = self
+            .table
+            .remove_by(hash, |entry| entry.key.borrow() == key)?;
         let previous = entry.weak.upgrade();
         entry.dispose();
         previous
@@ -382,21 +380,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     /// ```
     pub fn retain(&mut self, mut f: impl FnMut(&K, &Obj<V>) -> bool) {
         self.table.purge();
-        let keys: Vec<EntryKey> = self.table.raw.entries.keys().collect();
-        for entry_key in keys {
-            let Some(entry) = self.table.raw.entries.get(entry_key) else {
-                continue;
-            };
-            let Some(obj) = entry.weak.upgrade() else {
-                continue;
-            };
-            if !f(&entry.key, &obj) {
-                if let Some(entry) = self.table.remove(entry_key) {
-                    entry.dispose();
-                }
-            }
-            drop(obj);
-        }
+        self.table.remove_live_if(|entry, obj| !f(&entry.key, obj));
     }
 }
 
@@ -471,7 +455,7 @@ impl<'a, K, V: 'static> IntoIterator for &'a WeakValueMap<K, V> {
 /// assert!(iter.next().is_none());
 /// ```
 pub struct Iter<'a, K, V: 'static> {
-    entries: slotmap::dense::Values<'a, EntryKey, UEntry<K, (), V>>,
+    entries: hashbrown::hash_table::Iter<'a, UEntry<K, (), V>>,
 }
 
 impl<'a, K, V: 'static> Iterator for Iter<'a, K, V> {
