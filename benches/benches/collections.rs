@@ -37,6 +37,9 @@ use weak_table::{PtrWeakHashSet, PtrWeakKeyHashMap, WeakValueHashMap};
 use weakref_collections as wc;
 use weakref_core::{sync, unsync};
 
+mod common;
+use common::sink;
+
 /// Entries per table.
 const N: u64 = 1000;
 
@@ -47,12 +50,6 @@ const RING: u64 = 256;
 const THREADS: usize = 4;
 
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
-
-/// Consumes a value opaquely.
-#[inline(always)]
-fn sink<T>(value: T) {
-    drop(black_box(value));
-}
 
 /// Keys `base .. base + N`, round robin.
 struct Keys {
@@ -758,11 +755,7 @@ fn sync_thread_groups(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-        .configure_from_args();
+    let mut c = common::criterion();
     flavour_groups!(
         &mut c,
         "unsync",

@@ -21,15 +21,12 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use weakref_core::{sync, unsync};
 
+mod common;
+use common::sink;
+
 /// Iterations per chunk in the chunked groups: big enough to amortize the timer, small enough that
 /// the kept handles and pre-built objects stay in cache-sized vectors.
 const CHUNK: u64 = 4096;
-
-/// Consumes a value opaquely (also for `Copy` handles, where a plain `drop` would be linted).
-#[inline(always)]
-fn sink<T>(value: T) {
-    drop(black_box(value));
-}
 
 /// Runs `iters` iterations in chunks: `setup(state, n)` and `teardown(state)` untimed, `timed(state, n)` timed.
 fn chunked<S>(
@@ -500,11 +497,7 @@ fn consecutive_run(sorted: &[SlotHandle], len: usize) -> Option<usize> {
 
 fn main() {
     sanity_checks();
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-        .configure_from_args();
+    let mut c = common::criterion();
     unsync_groups(&mut c);
     sync_groups(&mut c);
     c.final_summary();

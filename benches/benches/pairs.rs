@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use weakref_core::{sync, unsync};
 
+mod common;
+use common::sink;
+
 /// Rounds per pair.
 const ROUNDS: usize = 41;
 /// Objects per chunk in the death benches (the kept handles are dropped untimed after it).
@@ -18,11 +21,6 @@ const CHUNK: usize = 1_000;
 
 /// One side of a pair: runs `n` iterations, returns the nanoseconds it took.
 type Side<'a> = Box<dyn FnMut(u64) -> f64 + 'a>;
-
-/// Consumes a result so the optimizer cannot drop the work, then drops it.
-fn sink<T>(value: T) {
-    drop(black_box(value));
-}
 
 /// Times `n` iterations of `f`.
 fn timed(n: u64, mut f: impl FnMut(u64)) -> f64 {

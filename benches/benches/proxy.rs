@@ -3,10 +3,10 @@
 //! is the proxy; `cargo xtask bench` prints the ratios).
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::Criterion;
 use weakref_core::{sync, unsync};
+
+mod common;
 
 macro_rules! proxy_group {
     ($c:expr, $flavour:literal, $core:ident, $proxy:path) => {{
@@ -27,11 +27,7 @@ macro_rules! proxy_group {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-        .configure_from_args();
+    let mut c = common::criterion();
     proxy_group!(c, "unsync", unsync, weakref_proxy::unsync);
     proxy_group!(c, "sync", sync, weakref_proxy::sync);
     c.final_summary();

@@ -31,33 +31,22 @@ pub(crate) struct Pending {
 
 /// Runs steps 2–4 for an object of type `T`.
 ///
-/// # Safety
-/// `pending` was built by `die` or `die_without_value` for this `T` and `F`, and runs once.
-unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        finish_parts::<T, F>(
-            pending.header.cast::<Header<T>>(),
-            pending.idx,
-            pending.slot,
-            pending.records,
-        )
-    }
-}
-
-/// Steps 2–4 of one death, from its parts.
+/// Always inlined where called directly (the common death, in `complete`); queued deaths
+/// reach it through `Pending::finish`.
 ///
 /// # Safety
-/// As for `finish`: the parts of one dead object of type `T` and flavour `F`, processed once.
+/// `pending` was built by `die` or `die_without_value` for this `T` and `F`, and runs once.
 #[inline(always)]
-unsafe fn finish_parts<T: 'static, F: Flavor>(
-    header: *mut Header<T>,
-    idx: u32,
-    slot: &'static Slot,
-    records: *mut (),
-) -> Option<Payload> {
+unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
+    let Pending {
+        header,
+        idx,
+        slot,
+        records,
+        ..
+    } = *pending;
     // Step 2: drop the value, unless a proxy pins its storage.
-    let panic = match NonNull::new(header) {
+    let panic = match NonNull::new(header.cast::<Header<T>>()) {
         // SAFETY: the header of the dead object, processed once (the caller's contract).
         Some(header) => unsafe { obj::release_value::<T, F>(header) },
         None => None,
@@ -147,14 +136,7 @@ fn complete<T: 'static, F: Flavor>(pending: Pending) {
         let outermost = pending.take().expect("pending is taken once");
         // SAFETY: built by `die` or `die_without_value` for this `T` and `F`; runs once. The
         // direct (inlined) call keeps the common death off the function pointer.
-        let mut first = unsafe {
-            finish_parts::<T, F>(
-                outermost.header.cast::<Header<T>>(),
-                outermost.idx,
-                outermost.slot,
-                outermost.records,
-            )
-        };
+        let mut first = unsafe { finish::<T, F>(&outermost) };
         if local.queued.get() > 0 {
             drain(local, &mut first);
         }

@@ -117,7 +117,8 @@ pub struct StoragePin<T: 'static, F: Flavor> {
     header: NonNull<Header<T>>,
     /// The object's slot (slots are never freed), kept here so `is_alive` is two loads.
     slot: &'static table::Slot,
-    version: u32,
+    /// `version << 32 | 1` for the object's version (see [`alive_in`]).
+    alive_base: u64,
     _marker: PhantomData<(T, F, *const ())>,
 }
 
@@ -150,7 +151,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
         StoragePin {
             header,
             slot: meta.slot,
-            version: Obj::downgrade(obj).version(),
+            alive_base: alive_base(&Obj::downgrade(obj)),
             _marker: PhantomData,
         }
     }
@@ -174,7 +175,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
     /// ```
     #[inline]
     pub fn is_alive(&self) -> bool {
-        alive_in(self.slot, word::pack(self.version, 1))
+        alive_in(self.slot, self.alive_base)
     }
 }
 
@@ -208,6 +209,11 @@ unsafe fn unpin<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
             }
         }
     }
+}
+
+/// The `alive_in` base of the object `weak` names: `version << 32 | 1`.
+fn alive_base<T: 'static, F: Flavor>(weak: &crate::generic::Weak<T, F>) -> u64 {
+    word::pack(weak.version(), 1)
 }
 
 /// Whether `slot`'s word shows the live object whose `alive_base` is `version << 32 | 1`: one
@@ -261,7 +267,7 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
         LazyPin {
             header: AtomicPtr::new(std::ptr::null_mut()),
             slot: weak.slot(),
-            alive_base: word::pack(weak.version(), 1),
+            alive_base: alive_base(weak),
             _marker: PhantomData,
         }
     }
@@ -308,7 +314,7 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     pub fn pin(&self, obj: &Obj<T, F>) -> &T {
         let weak = Obj::downgrade(obj);
         assert!(
-            ptr::eq(weak.slot(), self.slot) && word::pack(weak.version(), 1) == self.alive_base,
+            ptr::eq(weak.slot(), self.slot) && alive_base(&weak) == self.alive_base,
             "LazyPin::pin: not the object this pin was made for"
         );
         if let Some(value) = self.pinned_value() {

@@ -448,10 +448,10 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     }
 
     pub(crate) fn from_parts(idx: u32, version: u32) -> Self {
-        assert!(version != 0, "live slots have non-zero versions");
         Weak {
             bits: NonZeroU64::new(word::pack(version, u64::from(idx)))
-                .expect("a non-zero version makes the bits non-zero"),
+                .filter(|_| version != 0)
+                .expect("live slots have non-zero versions"),
             _marker: PhantomData,
         }
     }
