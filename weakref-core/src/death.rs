@@ -46,18 +46,23 @@ unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
         ..
     } = *pending;
     // Step 2: drop the value, unless a proxy pins its storage.
-    let panic = match NonNull::new(header.cast::<Header<T>>()) {
+    let (panic, free) = match NonNull::new(header.cast::<Header<T>>()) {
         // SAFETY: the header of the dead object, processed once (the caller's contract).
-        Some(header) => unsafe { obj::release_value::<T, F>(header) },
-        None => None,
+        Some(header) => match unsafe { obj::release_value::<T, F>(header) } {
+            obj::Released::Dropped(panic) => (panic, true),
+            obj::Released::Pinned => (None, false),
+        },
+        None => (None, true),
     };
     // Step 3: the callbacks, newest first.
     if !records.is_null() {
         // SAFETY: the list was taken from the slot at the instant of death; this thread owns it.
         unsafe { record::run_callbacks::<T, F>(records) };
     }
-    // Step 4: free the slot.
-    table::free_slot(idx, slot);
+    // Step 4: free the slot (a pinned object's last unpin frees it instead).
+    if free {
+        table::free_slot(idx, slot);
+    }
     panic
 }
 

@@ -200,8 +200,14 @@ unsafe fn unpin<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     let state = unsafe { &header.as_ref().meta.state };
     let prev = flavor::state_sub::<F>(state, PIN);
     if prev == PIN | DEAD {
+        // SAFETY: as above; read before the header goes.
+        let (idx, slot) = unsafe { (header.as_ref().meta.idx(), header.as_ref().meta.slot) };
         // SAFETY: the object died and this was the last pin: nobody else reaches the value.
-        if let Some(payload) = unsafe { obj::destroy(header) } {
+        let panic = unsafe { obj::destroy(header) };
+        // The death left the slot to the last pin (`Released::Pinned`), so that a pinned
+        // handle's slot never changes version: its fast path tests the count alone.
+        table::free_slot(idx, slot);
+        if let Some(payload) = panic {
             if std::thread::panicking() {
                 crate::death::drop_payload(payload);
             } else {
@@ -245,12 +251,16 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// assert_eq!(pin.pinned_value().map(String::as_str), Some("kept")); // the storage stays
 /// ```
 pub struct LazyPin<T: 'static, F: Flavor> {
+    /// `sync` only: the word the fast path reads. Until the pin is taken, the null slot's word,
+    /// which never reads alive, so the fast path needs no separate "pinned?" test; the winner
+    /// of the first pin stores the object's slot word here after the header (release).
+    word: AtomicPtr<table::Slot>,
+    /// `version << 32 | 1` for the object's version.
+    alive_base: u64,
     /// The pinned header; null until the first `pin`.
     header: AtomicPtr<Header<T>>,
     /// The object's slot (slots are never freed).
     slot: &'static table::Slot,
-    /// `version << 32 | 1` for the object's version.
-    alive_base: u64,
     _marker: PhantomData<(T, F, *const ())>,
 }
 
@@ -264,10 +274,12 @@ unsafe impl<T: Send + Sync> Sync for LazyPin<T, flavor::SyncFlavor> {}
 impl<T: 'static, F: Flavor> LazyPin<T, F> {
     /// An unpinned pin for the object `weak` names.
     pub fn new(weak: &crate::generic::Weak<T, F>) -> Self {
+        let null_slot = crate::generic::Weak::<T, F>::new().slot();
         LazyPin {
+            word: AtomicPtr::new(ptr::from_ref(null_slot).cast_mut()),
+            alive_base: alive_base(weak),
             header: AtomicPtr::new(std::ptr::null_mut()),
             slot: weak.slot(),
-            alive_base: alive_base(weak),
             _marker: PhantomData,
         }
     }
@@ -275,23 +287,33 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     /// The value, if pinned and the object is alive.
     #[inline]
     pub fn get(&self) -> Option<&T> {
-        let header = self.header.load(Ordering::Acquire);
+        if F::SYNC {
+            // SAFETY: `word` holds the null slot or this object's slot; slots are never freed.
+            let slot = unsafe { &*self.word.load(Ordering::Acquire) };
+            // The count alone: a pinned object's slot keeps its version until the last unpin
+            // (see `unpin`), and the null slot's count is always 0.
+            if word::count(slot.word.load(Ordering::Acquire)) == 0 {
+                return None;
+            }
+            // The object's slot is stored in `word` only after `header` (release, acquired
+            // above), so the header is the pinned one here.
+            let header = self.header.load(Ordering::Relaxed);
+            debug_assert!(!header.is_null());
+            // SAFETY: the header is pinned by this handle until it is dropped, which keeps the
+            // header and its value allocated and the value in place.
+            return Some(unsafe { &(*header).value });
+        }
+        let header = self.header.load(Ordering::Relaxed);
         if header.is_null() {
             return None;
         }
-        let alive = if F::SYNC {
-            alive_in(self.slot, self.alive_base)
-        } else {
-            // SAFETY: the pinned header stays allocated while this handle lives. An unsync
-            // object's count lives in its header and reaches 0 at the instant of death: one
-            // load next to the value, no slot.
-            unsafe { (*header).meta.strong.load(Ordering::Relaxed) != 0 }
-        };
-        if !alive {
+        // SAFETY: the pinned header stays allocated while this handle lives. An unsync
+        // object's count lives in its header and reaches 0 at the instant of death: one load
+        // next to the value, no slot.
+        if unsafe { (*header).meta.strong.load(Ordering::Relaxed) } == 0 {
             return None;
         }
-        // SAFETY: a non-null header is pinned by this handle until it is dropped, which keeps
-        // the header and its value allocated and the value in place.
+        // SAFETY: as above: pinned by this handle.
         Some(unsafe { &(*header).value })
     }
 
@@ -331,6 +353,10 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
             // Another thread pinned first: give this pin back (the object is alive, held by
             // `obj`, so this is never the last pin of a dead object).
             drop(mem::ManuallyDrop::into_inner(pin));
+        } else {
+            // Publish the slot to the `sync` fast path, after the header (see `get`).
+            self.word
+                .store(ptr::from_ref(self.slot).cast_mut(), Ordering::Release);
         }
         self.pinned_value().expect("pinned just now")
     }

@@ -146,6 +146,16 @@ pub mod __testing {
         crate::table::static_slot_bytes()
     }
 
+    /// Whether the slot `weak` names still carries `weak`'s version: true from the object's
+    /// creation until its slot is freed (at the end of its death, or at its last unpin).
+    pub fn slot_holds_version<T: 'static, F: crate::flavor::Flavor>(
+        weak: &crate::generic::Weak<T, F>,
+    ) -> bool {
+        use crate::primitive::Ordering;
+        let word = weak.slot().word.load(Ordering::Acquire);
+        crate::flavor::word::version(word) == weak.version()
+    }
+
     /// Slots retired because their versions ran out.
     pub fn retired_slots() -> usize {
         crate::table::stats().2

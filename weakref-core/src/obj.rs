@@ -591,15 +591,22 @@ impl<T: 'static, F: Flavor> fmt::Debug for Weak<T, F> {
     }
 }
 
+/// What step 2 of a death did with the value.
+pub(crate) enum Released {
+    /// The value was dropped and the header freed (with the panic of `T`'s `Drop`, if any).
+    Dropped(Option<death::Payload>),
+    /// A pin holds the storage: the last unpin drops the value and frees the slot (so a pinned
+    /// handle's slot keeps the object's version for as long as it is pinned).
+    Pinned,
+}
+
 /// Drops the value of a dead object unless a proxy pins its storage, and frees the header when
-/// the value is dropped. Returns the panic of `T`'s `Drop`, if any.
+/// the value is dropped.
 ///
 /// # Safety
 /// `header` is the header of an object of type `T` whose death this thread processes (step 2);
 /// it is called once per object.
-pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(
-    header: NonNull<Header<T>>,
-) -> Option<death::Payload> {
+pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(header: NonNull<Header<T>>) -> Released {
     // SAFETY: the header stays allocated until its value is dropped, which only this call or
     // the last unpin does, decided by the `DEAD` bit below.
     let state = unsafe { &header.as_ref().meta.state };
@@ -611,11 +618,11 @@ pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(
         flavor::state_add::<F>(state, DEAD)
     };
     if prev >= PIN {
-        // The last pinning handle drops the value.
-        return None;
+        // The last pinning handle drops the value and frees the slot.
+        return Released::Pinned;
     }
     // SAFETY: dead and unpinned: nobody else can reach the value any more.
-    unsafe { destroy(header) }
+    Released::Dropped(unsafe { destroy(header) })
 }
 
 /// Drops the value and frees the header, returning the panic of `T`'s `Drop`, if any.

@@ -10,6 +10,8 @@ mod error;
 #[cfg(not(weakref_loom))]
 mod functions;
 #[cfg(not(weakref_loom))]
+mod hooks;
+#[cfg(not(weakref_loom))]
 mod method;
 #[cfg(not(weakref_loom))]
 mod model;
