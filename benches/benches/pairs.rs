@@ -5,10 +5,18 @@
 //!
 //! `cargo bench -p weakref-benches --bench pairs` prints, per target: the median of the
 //! per-round ratios, the ratio of the two sides' best slices, and the target.
+//!
+//! The collections' single-thread targets (issue 10) are here too, against weak-table with the
+//! same hasher (foldhash) on both sides, over `Rc` (`unsync`) or `Arc` (`sync`, no lock: a
+//! weak-table map is not shared between threads, while ours pays for its shard lock). The
+//! 4-thread cache target stays in the criterion `collections` bench.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use hashbrown::DefaultHashBuilder as Fold;
+use weak_table::{PtrWeakKeyHashMap, WeakValueHashMap};
+use weakref_collections as wc;
 use weakref_core::{sync, unsync};
 
 mod common;
@@ -18,6 +26,9 @@ use common::sink;
 const ROUNDS: usize = 41;
 /// Objects per chunk in the death benches (the kept handles are dropped untimed after it).
 const CHUNK: usize = 1_000;
+
+/// Entries per collection in the collection pairs (looked up round robin).
+const ENTRIES: u64 = 1_000;
 
 /// One side of a pair: runs `n` iterations, returns the nanoseconds it took.
 type Side<'a> = Box<dyn FnMut(u64) -> f64 + 'a>;
@@ -148,12 +159,92 @@ macro_rules! flavour_pairs {
     }};
 }
 
+/// The next key of a round robin over `0..ENTRIES`.
+#[inline(always)]
+fn next_key(i: &mut u64) -> u64 {
+    *i += 1;
+    if *i == ENTRIES {
+        *i = 0;
+    }
+    *i
+}
+
+/// The collections' single-thread targets: `$m` is our flavour module, `$Strong` / `$Weak`
+/// std's strong and weak types that weak-table's maps hold.
+macro_rules! collection_pairs {
+    ($label:literal, $m:ident, $Strong:ident, $Weak:ty) => {{
+        let objs: Vec<$m::Obj<u64>> = (0..ENTRIES).map($m::Obj::new).collect();
+        let peer_objs: Vec<$Strong<u64>> = (0..ENTRIES).map($Strong::new).collect();
+
+        #[allow(unused_mut)]
+        let mut ours: wc::$m::WeakValueMap<u64, u64> = (0u64..).zip(&objs).collect();
+        let mut peer: WeakValueHashMap<u64, $Weak, Fold> = WeakValueHashMap::default();
+        for (k, o) in (0u64..).zip(&peer_objs) {
+            peer.insert(k, o.clone());
+        }
+        let (mut i, mut j) = (0, 0);
+        pair(
+            concat!($label, " WeakValueMap::get_or_insert_with hit / weak-table"),
+            "<= 1.0",
+            1_000_000,
+            Box::new(|n| {
+                timed(n, |n| {
+                    for _ in 0..n {
+                        let k = black_box(next_key(&mut i));
+                        sink(ours.get_or_insert_with(k, || $m::Obj::new(k)));
+                    }
+                })
+            }),
+            Box::new(|n| {
+                timed(n, |n| {
+                    for _ in 0..n {
+                        let k = black_box(next_key(&mut j));
+                        sink(peer.entry(k).or_insert_with(|| $Strong::new(k)));
+                    }
+                })
+            }),
+        );
+        assert_eq!(ours.len(), ENTRIES as usize);
+        assert_eq!(peer.len(), ENTRIES as usize);
+
+        let ours: wc::$m::WeakKeyMap<u64, u64> = objs.iter().zip(0u64..).collect();
+        let mut peer: PtrWeakKeyHashMap<$Weak, u64, Fold> = PtrWeakKeyHashMap::default();
+        for (o, k) in peer_objs.iter().zip(0u64..) {
+            peer.insert(o.clone(), k);
+        }
+        let (mut i, mut j) = (0, 0);
+        pair(
+            concat!($label, " WeakKeyMap::get hit / weak-table"),
+            "<= 0.8",
+            1_000_000,
+            Box::new(|n| {
+                timed(n, |n| {
+                    for _ in 0..n {
+                        let key = black_box(&objs[next_key(&mut i) as usize]);
+                        sink(ours.get(key));
+                    }
+                })
+            }),
+            Box::new(|n| {
+                timed(n, |n| {
+                    for _ in 0..n {
+                        let key = black_box(&peer_objs[next_key(&mut j) as usize]);
+                        sink(peer.get(key));
+                    }
+                })
+            }),
+        );
+    }};
+}
+
 fn main() {
     use std::rc::Rc;
     use std::sync::Arc;
     println!("interleaved pairs: {ROUNDS} rounds, ratio = ours / peer");
     flavour_pairs!("unsync", unsync, Rc, weakref_proxy::unsync, "<= 1.5");
     flavour_pairs!("sync", sync, Arc, weakref_proxy::sync, "<= 1.2");
+    collection_pairs!("unsync", unsync, Rc, std::rc::Weak<u64>);
+    collection_pairs!("sync", sync, Arc, std::sync::Weak<u64>);
     let o = sync::Obj::new(42u64);
     let w = sync::Obj::downgrade(&o);
     let owner = weakref::Own::new_box(42u64);

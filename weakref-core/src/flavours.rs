@@ -66,6 +66,16 @@ macro_rules! flavour_module {
         pub trait AsWeak<T: 'static> {
             /// The [`Weak`] handle of the object this names.
             fn as_weak(&self) -> Weak<T>;
+
+            /// The handle, or `None` when the object is dead. A strong reference ([`Obj`])
+            /// answers without reading the slot: its object is alive while it is borrowed.
+            /// Used by the collections' lookups; implementors need not override it.
+            #[doc(hidden)]
+            #[inline]
+            fn live_weak(&self) -> Option<Weak<T>> {
+                let weak = self.as_weak();
+                weak.is_alive().then_some(weak)
+            }
         }
 
         impl<T: 'static, X: AsWeak<T> + ?Sized> crate::generic::AsWeakIn<T, $flavour> for X {
@@ -77,6 +87,11 @@ macro_rules! flavour_module {
         impl<T: 'static> AsWeak<T> for Obj<T> {
             fn as_weak(&self) -> Weak<T> {
                 Obj::downgrade(self)
+            }
+
+            #[inline]
+            fn live_weak(&self) -> Option<Weak<T>> {
+                Some(Obj::downgrade(self))
             }
         }
 

@@ -99,7 +99,13 @@ fn ci() -> Result {
     outcome
 }
 
-/// Runs `cargo +nightly miri test --lib --tests` for each of [`LIBRARY_CRATES`].
+/// The crate whose Miri run is the longest: it runs in its own lane, beside the others.
+const MIRI_OWN_LANE: &str = "weakref-collections";
+
+/// Runs `cargo +nightly miri test --lib --tests` for each of [`LIBRARY_CRATES`], in two lanes
+/// at once (the machine has two cores and Miri uses one): [`MIRI_OWN_LANE`] in the background,
+/// with its own target directory and its output kept in a log printed when it ends, and the
+/// other crates one after the other in the foreground.
 ///
 /// A missing Miri fails the step: CI must not skip it silently (`.ci/run` installs it).
 fn miri() -> Result {
@@ -113,11 +119,45 @@ fn miri() -> Result {
                 .to_string(),
         );
     }
-    for krate in LIBRARY_CRATES {
-        let args = format!("miri test -p {krate} --lib --tests --target-dir target/miri");
-        run(&mut nightly_cargo(&args))?;
+    let miri_test = |krate: &str, target_dir: &str| {
+        nightly_cargo(&format!(
+            "miri test -p {krate} --lib --tests --target-dir {target_dir}"
+        ))
+    };
+    let log_path = target_dir().join("miri-own-lane.log");
+    fs::create_dir_all(target_dir()).map_err(|err| format!("cannot create target/: {err}"))?;
+    let log = fs::File::create(&log_path)
+        .map_err(|err| format!("cannot create {}: {err}", log_path.display()))?;
+    let err_log = log
+        .try_clone()
+        .map_err(|err| format!("cannot share {}: {err}", log_path.display()))?;
+    let mut background = miri_test(MIRI_OWN_LANE, "target/miri-own-lane");
+    println!(
+        "$ {background:?} (in the background, output in {})",
+        log_path.display()
+    );
+    let mut child = background
+        .stdout(log)
+        .stderr(err_log)
+        .spawn()
+        .map_err(|err| format!("cannot run {background:?}: {err}"))?;
+    let foreground = LIBRARY_CRATES
+        .iter()
+        .filter(|krate| **krate != MIRI_OWN_LANE)
+        .try_for_each(|krate| run(&mut miri_test(krate, "target/miri")));
+    if foreground.is_err() {
+        // Do not leave the background lane running past a failed step.
+        let _ = child.kill();
     }
-    Ok(())
+    let status = child.wait();
+    println!("== miri of {MIRI_OWN_LANE} (background lane), its output:");
+    print!("{}", fs::read_to_string(&log_path).unwrap_or_default());
+    foreground?;
+    match status {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("{background:?} exited with {status}")),
+        Err(err) => Err(format!("cannot wait for {background:?}: {err}")),
+    }
 }
 
 /// Runs the loom models (the `it` test binary of each library crate under `cfg(weakref_loom)`).
@@ -399,6 +439,14 @@ mod tidy {
         assert_none(
             "crates missing from xtask's LIBRARY_CRATES (Miri would skip them)",
             &missing,
+        );
+    }
+
+    #[test]
+    fn the_own_miri_lane_is_a_library_crate() {
+        assert!(
+            LIBRARY_CRATES.contains(&MIRI_OWN_LANE),
+            "MIRI_OWN_LANE ({MIRI_OWN_LANE}) must name one of LIBRARY_CRATES"
         );
     }
 

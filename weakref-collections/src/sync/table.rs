@@ -44,7 +44,8 @@ struct Shard<H, O, W: 'static> {
 
 /// What a collection and its hooks share (the hooks hold it weakly).
 pub(crate) struct Inner<H, O, W: 'static> {
-    shards: Box<[Shard<H, O, W>]>,
+    /// Inline, so that reaching a shard is no extra load.
+    shards: [Shard<H, O, W>; N_SHARDS],
     /// Entries not marked dead.
     len: AtomicUsize,
     /// Keys waiting in every shard's `dead_keys`: mutating calls read only this when nothing died.
@@ -75,15 +76,13 @@ where
 {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(N_SHARDS);
-        let shards = (0..N_SHARDS)
-            .map(|_| Shard {
-                state: Mutex::new(ShardState {
-                    raw: RawTable::with_capacity(per_shard),
-                    dead: Vec::new(),
-                }),
-                n_queued: AtomicUsize::new(0),
-            })
-            .collect();
+        let shards = std::array::from_fn(|_| Shard {
+            state: Mutex::new(ShardState {
+                raw: RawTable::with_capacity(per_shard),
+                dead: Vec::new(),
+            }),
+            n_queued: AtomicUsize::new(0),
+        });
         Table {
             inner: Arc::new(Inner {
                 shards,

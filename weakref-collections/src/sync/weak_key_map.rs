@@ -137,11 +137,11 @@ where
     /// assert!(map.contains_key(&k));
     /// assert!(!map.contains_key(&Obj::new(1)));
     /// ```
+    #[inline]
     pub fn contains_key(&self, key: &impl AsWeak<K>) -> bool {
-        let weak = key.as_weak();
-        if !weak.is_alive() {
+        let Some(weak) = key.live_weak() else {
             return false;
-        }
+        };
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
         shard
@@ -162,10 +162,7 @@ where
     /// ```
     pub fn remove(&self, key: &impl AsWeak<K>) -> Option<V> {
         self.table.purge();
-        let weak = key.as_weak();
-        if !weak.is_alive() {
-            return None;
-        }
+        let weak = key.live_weak()?;
         let hash = self.table.hash(&weak);
         let mut shard = self.table.shard(hash);
         // A marked entry died meanwhile: the next purge drops it.
@@ -272,11 +269,9 @@ where
     /// assert_eq!(map.get(&k), Some(10));
     /// assert_eq!(map.get(&WeakRef::new(&k)), Some(10));
     /// ```
+    #[inline]
     pub fn get(&self, key: &impl AsWeak<K>) -> Option<V> {
-        let weak = key.as_weak();
-        if !weak.is_alive() {
-            return None;
-        }
+        let weak = key.live_weak()?;
         let hash = self.table.hash(&weak);
         let shard = self.table.shard(hash);
         let entry = shard.find_weak(hash, weak)?;

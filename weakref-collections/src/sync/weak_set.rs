@@ -114,6 +114,7 @@ impl<T: Send + Sync + 'static> WeakSet<T> {
     /// set.insert(&x);
     /// assert!(set.contains(&Obj::downgrade(&x)));
     /// ```
+    #[inline]
     pub fn contains(&self, value: &impl AsWeak<T>) -> bool {
         self.map.contains_key(value)
     }

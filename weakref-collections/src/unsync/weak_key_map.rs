@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use weakref_core::unsync::{AsWeak, Obj, Weak, WeakRef};
+use weakref_core::unsync::{AsWeak, Obj, WeakRef};
 
 use super::table::{Table, UEntry};
 use crate::raw::Identity;
@@ -62,12 +62,10 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
 
     /// The entry of the live object `key` names.
     #[inline]
-    fn find(&self, key: Weak<K>) -> Option<&UEntry<(), V, K>> {
-        if !key.is_alive() {
-            return None;
-        }
-        let hash = self.table.hasher.hash(&key);
-        self.table.find_weak(hash, key)
+    fn find(&self, key: &impl AsWeak<K>) -> Option<&UEntry<(), V, K>> {
+        let weak = key.live_weak()?;
+        let hash = self.table.hasher.hash(&weak);
+        self.table.find_weak(hash, weak)
     }
 
     /// Entries whose key is alive (exact, O(1)).
@@ -132,8 +130,9 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// assert_eq!(map.get(&Obj::downgrade(&k)), Some(&10));
     /// assert_eq!(map.get(&WeakRef::new(&k)), Some(&10));
     /// ```
+    #[inline]
     pub fn get(&self, key: &impl AsWeak<K>) -> Option<&V> {
-        Some(&self.find(key.as_weak())?.val)
+        Some(&self.find(key)?.val)
     }
 
     /// The value of the object `key` names, mutably.
@@ -148,10 +147,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// assert_eq!(map.get(&k), Some(&11));
     /// ```
     pub fn get_mut(&mut self, key: &impl AsWeak<K>) -> Option<&mut V> {
-        let weak = key.as_weak();
-        if !weak.is_alive() {
-            return None;
-        }
+        let weak = key.live_weak()?;
         let hash = self.table.hasher.hash(&weak);
         Some(&mut self.table.find_weak_mut(hash, weak)?.val)
     }
@@ -167,8 +163,9 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// assert!(map.contains_key(&k));
     /// assert!(!map.contains_key(&Obj::new(1)));
     /// ```
+    #[inline]
     pub fn contains_key(&self, key: &impl AsWeak<K>) -> bool {
-        self.find(key.as_weak()).is_some()
+        self.find(key).is_some()
     }
 
     /// Removes the object `key` names; returns its value.
@@ -184,10 +181,7 @@ impl<K: 'static, V> WeakKeyMap<K, V> {
     /// ```
     pub fn remove(&mut self, key: &impl AsWeak<K>) -> Option<V> {
         self.table.purge();
-        let weak = key.as_weak();
-        if !weak.is_alive() {
-            return None;
-        }
+        let weak = key.live_weak()?;
         let hash = self.table.hasher.hash(&weak);
         let UEntry { val, hook, .. } = self.table.remove_by(hash, |entry| entry.weak == weak)?;
         drop(hook);

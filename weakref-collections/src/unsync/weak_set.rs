@@ -111,6 +111,7 @@ impl<T: 'static> WeakSet<T> {
     /// set.insert(&x);
     /// assert!(set.contains(&Obj::downgrade(&x)));
     /// ```
+    #[inline]
     pub fn contains(&self, value: &impl AsWeak<T>) -> bool {
         self.map.contains_key(value)
     }

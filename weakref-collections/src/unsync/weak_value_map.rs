@@ -275,6 +275,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     /// map.insert(String::from("k"), &v);
     /// assert!(map.get("k").is_some()); // looked up by &str
     /// ```
+    #[inline]
     pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<Obj<V>>
     where
         K: Borrow<Q>,
@@ -293,6 +294,7 @@ impl<K: Hash + Eq, V: 'static> WeakValueMap<K, V> {
     /// assert!(map.contains_key(&1));
     /// assert!(!map.contains_key(&2));
     /// ```
+    #[inline]
     pub fn contains_key<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,

@@ -171,6 +171,23 @@ macro_rules! flavour_tests {
             }
 
             #[test]
+            fn live_weak_is_the_handle_while_alive_and_none_after() {
+                fn live_of<H: AsWeak<String>>(handle: &H) -> Option<Weak<String>> {
+                    handle.live_weak()
+                }
+                let obj = Obj::new(String::from("x"));
+                let weak = Obj::downgrade(&obj);
+                let shared = WeakRef::new(&obj);
+                assert_eq!(live_of(&obj), Some(weak));
+                assert_eq!(live_of(&weak), Some(weak));
+                assert_eq!(live_of(&shared), Some(weak));
+                drop(obj);
+                assert_eq!(live_of(&weak), None);
+                assert_eq!(live_of(&shared), None);
+                assert_eq!(live_of(&Weak::<String>::new()), None);
+            }
+
+            #[test]
             fn a_stale_handle_never_upgrades_to_a_later_occupant_of_its_slot() {
                 let n_rounds = scaled(10_000, 100);
                 let first = Obj::new(0_usize);
