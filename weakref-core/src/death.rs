@@ -4,7 +4,9 @@
 //! always happens at once. Steps 2–4 (drop the value, run the callbacks newest first, free the
 //! slot) run at once too, unless this thread is already processing a death or is inside
 //! `defer_deaths`: then they wait in the thread's queue, which the outermost death drains. A long
-//! chain of objects owning each other therefore dies in a loop, not in a deep recursion.
+//! chain of objects owning each other therefore dies in a loop, not in a deep recursion. When a
+//! pin holds the storage, steps 2 and 4 are left to the last unpin (`hooks::unpin`), which may
+//! run before, during or after step 3.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};

@@ -69,7 +69,8 @@ macro_rules! flavour_module {
 
             /// The handle, or `None` when the object is dead. A strong reference ([`Obj`])
             /// answers without reading the slot: its object is alive while it is borrowed.
-            /// Used by the collections' lookups; implementors need not override it.
+            /// Used by the collections' lookups; implementors need not override it, and an
+            /// override must return `None` for a dead object (the unsync lookups trust it).
             #[doc(hidden)]
             #[inline]
             fn live_weak(&self) -> Option<Weak<T>> {

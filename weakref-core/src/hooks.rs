@@ -103,6 +103,10 @@ pub fn describe<T: 'static, F: Flavor>(
 /// object dies, so `&T` borrowed from the pin stays valid. The object still dies on time; the
 /// value is dropped when the last pin goes (on that thread), or at death if none remains.
 ///
+/// The object's slot stays taken (with the object's version) as long as a pin exists: the last
+/// pin of a dead object frees it after dropping the value. So a leaked pin (`mem::forget`, or a
+/// value holding a pin of its own object) leaks the value's storage and one slot.
+///
 /// ```
 /// use weakref_core::hooks::StoragePin;
 /// use weakref_core::unsync::Obj;
@@ -191,7 +195,8 @@ impl<T: 'static, F: Flavor> Drop for StoragePin<T, F> {
 }
 
 /// Gives up one pin of `header`; the last pin of a dead object drops the value (propagating a
-/// panic of its `Drop` unless already panicking).
+/// panic of its `Drop` unless already panicking) and then frees the slot (the death's step 4,
+/// left to it).
 ///
 /// # Safety
 /// The caller owns one pin counted in `header`'s state, and gives it up.
@@ -285,6 +290,10 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     }
 
     /// The value, if pinned and the object is alive.
+    ///
+    /// In `sync`, a pin that another thread has just taken may read `None` here for a moment
+    /// (until it publishes the object's slot): callers fall back to [`pin`](Self::pin), which
+    /// returns the value of whichever pin won.
     #[inline]
     pub fn get(&self) -> Option<&T> {
         if F::SYNC {

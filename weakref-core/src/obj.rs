@@ -61,7 +61,8 @@ pub(crate) const PIN: u32 = 2;
 ///
 /// The object dies when its last `Obj` is dropped: every [`Weak`] and `WeakRef` to it reads
 /// dead from that instant, then the value is dropped, then the callbacks run (newest first), then
-/// its slot is freed for reuse.
+/// its slot is freed for reuse. (A pinned storage, see `hooks::StoragePin`, defers the value's
+/// drop and the slot's free to the last pin.)
 ///
 /// This is the generic type behind `weakref_core::unsync::Obj` and `weakref_core::sync::Obj`;
 /// use those names.
