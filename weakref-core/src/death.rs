@@ -4,9 +4,7 @@
 //! always happens at once. Steps 2–4 (drop the value, run the callbacks newest first, free the
 //! slot) run at once too, unless this thread is already processing a death or is inside
 //! `defer_deaths`: then they wait in the thread's queue, which the outermost death drains. A long
-//! chain of objects owning each other therefore dies in a loop, not in a deep recursion. When a
-//! pin holds the storage, steps 2 and 4 are left to the last unpin (`hooks::unpin`), which may
-//! run before, during or after step 3.
+//! chain of objects owning each other therefore dies in a loop, not in a deep recursion.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -48,23 +46,18 @@ unsafe fn finish<T: 'static, F: Flavor>(pending: &Pending) -> Option<Payload> {
         ..
     } = *pending;
     // Step 2: drop the value, unless a proxy pins its storage.
-    let (panic, free) = match NonNull::new(header.cast::<Header<T>>()) {
+    let panic = match NonNull::new(header.cast::<Header<T>>()) {
         // SAFETY: the header of the dead object, processed once (the caller's contract).
-        Some(header) => match unsafe { obj::release_value::<T, F>(header) } {
-            obj::Released::Dropped(panic) => (panic, true),
-            obj::Released::Pinned => (None, false),
-        },
-        None => (None, true),
+        Some(header) => unsafe { obj::release_value::<T, F>(header) },
+        None => None,
     };
     // Step 3: the callbacks, newest first.
     if !records.is_null() {
         // SAFETY: the list was taken from the slot at the instant of death; this thread owns it.
         unsafe { record::run_callbacks::<T, F>(records) };
     }
-    // Step 4: free the slot (a pinned object's last unpin frees it instead).
-    if free {
-        table::free_slot(idx, slot);
-    }
+    // Step 4: free the slot.
+    table::free_slot(idx, slot);
     panic
 }
 

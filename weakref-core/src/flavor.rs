@@ -71,13 +71,28 @@ pub trait SendIfSync<F: Flavor> {}
 impl<X: ?Sized> SendIfSync<UnsyncFlavor> for X {}
 impl<X: ?Sized + Send> SendIfSync<SyncFlavor> for X {}
 
-/// The bits of a slot's word: `version << 32 | strong count`.
+/// The bits of a slot's word: `version << 32 | PINNED | strong count`.
 pub(crate) mod word {
     /// Mask of the strong count in a slot's word.
-    pub(crate) const COUNT_MASK: u64 = u32::MAX as u64;
+    pub(crate) const COUNT_MASK: u64 = (1 << 31) - 1;
+    /// `sync` only: set, together with one extra count (the guard), when the object's storage
+    /// is first pinned, and kept until the death. With the guard, no drop takes the count to
+    /// zero: the drop of the last real reference sees 2 and then kills the object with a
+    /// compare-and-swap from 1 after marking its header dead (see `sub_strong`).
+    pub(crate) const PINNED: u64 = 1 << 31;
+
+    /// The extra count a pinned object carries (its guard).
+    pub(crate) const fn guard(word: u64) -> u64 {
+        (word & PINNED) >> 31
+    }
+
+    /// Real strong references: the count without the guard.
+    pub(crate) const fn real_count(word: u64) -> u64 {
+        count(word) - guard(word)
+    }
     /// Strong counts above this abort the process (as `Arc` does), long before the count could
-    /// carry into the version bits.
-    pub(crate) const MAX_COUNT: u64 = i32::MAX as u64;
+    /// carry into the `PINNED` bit.
+    pub(crate) const MAX_COUNT: u64 = 1 << 30;
 
     pub(crate) const fn pack(version: u32, count: u64) -> u64 {
         ((version as u64) << 32) | count
@@ -99,11 +114,35 @@ pub(crate) fn count_overflow() -> ! {
 }
 
 // Where the strong count lives. `sync`: in the slot's word (`version << 32 | count`), so that
-// one compare-and-swap decides an upgrade racing the last drop. `unsync`: in the object's
+// one compare-and-swap decides an upgrade racing the last drop; the header's `strong` is then
+// 1 while the object lives and 0 once its death is announced (pinned objects only, see
+// `sub_strong`), which is what pinned handles read. `unsync`: in the object's
 // `Meta` (like `Rc`), while the slot's word reads `version << 32 | 1` alive and
 // `version << 32 | 0` dead; clone and drop then never touch the table, and an upgrade only reads
 // the slot. One thread owns every handle of an unsync object, so its counts use plain loads and
 // stores of the same atomics.
+
+/// `sync`: marks the live object as pinned (see `word::PINNED`). The caller holds a strong
+/// reference and has counted a pin in the header.
+pub(crate) fn mark_pinned<F: Flavor>(meta: &Meta) {
+    if !F::SYNC {
+        return;
+    }
+    let word = &meta.slot.word;
+    let mut current = word.load(Ordering::Relaxed);
+    // The flag and the guard come in one step: a drop must never see the flag without it.
+    while current & word::PINNED == 0 {
+        match word.compare_exchange_weak(
+            current,
+            current + word::PINNED + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return,
+            Err(actual) => current = actual,
+        }
+    }
+}
 
 /// Adds one strong reference to a live object. The caller holds a strong reference.
 #[inline]
@@ -124,10 +163,20 @@ pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
 #[inline]
 pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
     if F::SYNC {
-        let prev = meta.slot.word.fetch_sub(1, Ordering::Release);
+        let word = &meta.slot.word;
+        if word.load(Ordering::Relaxed) & word::PINNED != 0 {
+            return drop_pinned(meta);
+        }
+        let prev = word.fetch_sub(1, Ordering::Release);
         if word::count(prev) == 1 {
+            // Not pinned: a pinned object's guard keeps its count above this drop's.
             fence(Ordering::Acquire);
             return true;
+        }
+        if prev & word::PINNED != 0 && word::real_count(prev) == 1 {
+            // Pinned after the load above, and this was the last real reference: the guard is
+            // all that is left, so the death falls to this thread.
+            return reacquire_and_drop_pinned(meta.slot, prev);
         }
         false
     } else {
@@ -138,6 +187,69 @@ pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
             return true;
         }
         false
+    }
+}
+
+/// Sync: drops a strong reference to a pinned object (the caller holds it). The drop of the
+/// last real reference marks the header dead (its `strong` to 0), then takes the count from the
+/// guard plus this reference straight to 0: the instant of death, which publishes the mark with
+/// it, so a pinned handle (`hooks::LazyPin`, which reads life from the header) never reads
+/// alive after someone saw the death. The mark is never taken back: if an upgrade beats the
+/// compare-and-swap, the object lives on marked, and pinned handles take their slow path (which
+/// checks the slot) until it dies.
+#[cold]
+fn drop_pinned(meta: &Meta) -> bool {
+    let word = &meta.slot.word;
+    let mut current = word.load(Ordering::Relaxed);
+    loop {
+        let last = word::real_count(current) == 1;
+        let next = if last {
+            // Still holding this reference, so the header is alive.
+            meta.strong.store(0, Ordering::Relaxed);
+            word::pack(word::version(current), 0)
+        } else {
+            current - 1
+        };
+        match word.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return last,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// Sync: a drop left a pinned object with its guard only (it was pinned between that drop's
+/// check and its decrement). This thread no longer holds a reference and must not touch the
+/// header, which another thread could kill and free meanwhile; it takes a reference back
+/// through the slot (an upgrade from the guard) and drops it the pinned way, unless an upgrade
+/// already took over the death (or completed it).
+///
+/// `prev` is the word before this thread's decrement.
+#[cold]
+fn reacquire_and_drop_pinned(slot: &Slot, prev: u64) -> bool {
+    let guard_only = prev - 1;
+    let mut current = slot.word.load(Ordering::Relaxed);
+    loop {
+        if current != guard_only {
+            // Someone upgraded: the drop of the new last real reference dies the pinned way
+            // (or already did; the slot may even hold a later object by now, whose word never
+            // equals this one: its version differs).
+            return false;
+        }
+        match slot.word.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => {
+                // SAFETY: this thread holds a real reference again, so the slot's object is
+                // alive and its allocation (which starts with its `Meta`) stays allocated until
+                // `drop_pinned` gives the reference up, after its last use of `meta`.
+                let meta = unsafe { live_meta(slot).as_ref() };
+                return drop_pinned(meta);
+            }
+            Err(actual) => current = actual,
+        }
     }
 }
 
@@ -157,6 +269,10 @@ pub(crate) fn try_upgrade<F: Flavor>(slot: &Slot, version: u32) -> Option<NonNul
         let mut current = slot.word.load(Ordering::Relaxed);
         loop {
             if word::version(current) != version || word::count(current) == 0 {
+                // Seeing the death synchronizes with it: what the dying thread did before its
+                // instant of death (a pinned object's header marked dead, see `sub_strong`) is
+                // visible from here on. (No cost on the hit path.)
+                fence(Ordering::Acquire);
                 return None;
             }
             if word::count(current) >= word::MAX_COUNT {
@@ -201,7 +317,7 @@ fn live_meta(slot: &Slot) -> NonNull<Meta> {
 pub(crate) fn try_kill<F: Flavor>(meta: &Meta) -> bool {
     if F::SYNC {
         let current = meta.slot.word.load(Ordering::Relaxed);
-        if word::count(current) != 1 {
+        if word::real_count(current) != 1 {
             return false;
         }
         let dead = word::pack(word::version(current), 0);
@@ -222,7 +338,7 @@ pub(crate) fn try_kill<F: Flavor>(meta: &Meta) -> bool {
 /// The strong count of a live object.
 pub(crate) fn strong_count_of<F: Flavor>(meta: &Meta) -> usize {
     if F::SYNC {
-        word::count(meta.slot.word.load(Ordering::Relaxed)) as usize
+        word::real_count(meta.slot.word.load(Ordering::Relaxed)) as usize
     } else {
         meta.strong.load(Ordering::Relaxed) as usize
     }
@@ -235,7 +351,7 @@ pub(crate) fn weak_strong_count<F: Flavor>(slot: &Slot, version: u32) -> usize {
         return 0;
     }
     if F::SYNC {
-        return word::count(current) as usize;
+        return word::real_count(current) as usize;
     }
     match NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>()) {
         // SAFETY: as in `try_upgrade`: the live unsync object's allocation, on its own thread.

@@ -103,10 +103,6 @@ pub fn describe<T: 'static, F: Flavor>(
 /// object dies, so `&T` borrowed from the pin stays valid. The object still dies on time; the
 /// value is dropped when the last pin goes (on that thread), or at death if none remains.
 ///
-/// The object's slot stays taken (with the object's version) as long as a pin exists: the last
-/// pin of a dead object frees it after dropping the value. So a leaked pin (`mem::forget`, or a
-/// value holding a pin of its own object) leaks the value's storage and one slot.
-///
 /// ```
 /// use weakref_core::hooks::StoragePin;
 /// use weakref_core::unsync::Obj;
@@ -152,6 +148,7 @@ impl<T: 'static, F: Flavor> StoragePin<T, F> {
         // count at least 2, so that `try_unwrap` fails.
         let _guard = F::SYNC.then(|| lock(table::table().lock_for(meta.idx())));
         flavor::state_add::<F>(&meta.state, PIN);
+        flavor::mark_pinned::<F>(meta);
         StoragePin {
             header,
             slot: meta.slot,
@@ -195,8 +192,7 @@ impl<T: 'static, F: Flavor> Drop for StoragePin<T, F> {
 }
 
 /// Gives up one pin of `header`; the last pin of a dead object drops the value (propagating a
-/// panic of its `Drop` unless already panicking) and then frees the slot (the death's step 4,
-/// left to it).
+/// panic of its `Drop` unless already panicking).
 ///
 /// # Safety
 /// The caller owns one pin counted in `header`'s state, and gives it up.
@@ -205,14 +201,8 @@ unsafe fn unpin<T: 'static, F: Flavor>(header: NonNull<Header<T>>) {
     let state = unsafe { &header.as_ref().meta.state };
     let prev = flavor::state_sub::<F>(state, PIN);
     if prev == PIN | DEAD {
-        // SAFETY: as above; read before the header goes.
-        let (idx, slot) = unsafe { (header.as_ref().meta.idx(), header.as_ref().meta.slot) };
         // SAFETY: the object died and this was the last pin: nobody else reaches the value.
-        let panic = unsafe { obj::destroy(header) };
-        // The death left the slot to the last pin (`Released::Pinned`), so that a pinned
-        // handle's slot never changes version: its fast path tests the count alone.
-        table::free_slot(idx, slot);
-        if let Some(payload) = panic {
+        if let Some(payload) = unsafe { obj::destroy(header) } {
             if std::thread::panicking() {
                 crate::death::drop_payload(payload);
             } else {
@@ -232,7 +222,7 @@ fn alive_base<T: 'static, F: Flavor>(weak: &crate::generic::Weak<T, F>) -> u64 {
 #[inline]
 fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
     let current = slot.word.load(Ordering::Acquire);
-    current.wrapping_sub(alive_base) < word::MAX_COUNT
+    (current & !word::PINNED).wrapping_sub(alive_base) < word::MAX_COUNT
 }
 
 /// A pin taken on first use: one per handle of a proxy-like type, which pins the storage the
@@ -256,14 +246,10 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// assert_eq!(pin.pinned_value().map(String::as_str), Some("kept")); // the storage stays
 /// ```
 pub struct LazyPin<T: 'static, F: Flavor> {
-    /// `sync` only: the word the fast path reads. Until the pin is taken, the null slot's word,
-    /// which never reads alive, so the fast path needs no separate "pinned?" test; the winner
-    /// of the first pin stores the object's slot word here after the header (release).
-    word: AtomicPtr<table::Slot>,
-    /// `version << 32 | 1` for the object's version.
-    alive_base: u64,
     /// The pinned header; null until the first `pin`.
     header: AtomicPtr<Header<T>>,
+    /// `version << 32 | 1` for the object's version.
+    alive_base: u64,
     /// The object's slot (slots are never freed).
     slot: &'static table::Slot,
     _marker: PhantomData<(T, F, *const ())>,
@@ -279,11 +265,9 @@ unsafe impl<T: Send + Sync> Sync for LazyPin<T, flavor::SyncFlavor> {}
 impl<T: 'static, F: Flavor> LazyPin<T, F> {
     /// An unpinned pin for the object `weak` names.
     pub fn new(weak: &crate::generic::Weak<T, F>) -> Self {
-        let null_slot = crate::generic::Weak::<T, F>::new().slot();
         LazyPin {
-            word: AtomicPtr::new(ptr::from_ref(null_slot).cast_mut()),
-            alive_base: alive_base(weak),
             header: AtomicPtr::new(std::ptr::null_mut()),
+            alive_base: alive_base(weak),
             slot: weak.slot(),
             _marker: PhantomData,
         }
@@ -291,38 +275,23 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
 
     /// The value, if pinned and the object is alive.
     ///
-    /// In `sync`, a pin that another thread has just taken may read `None` here for a moment
-    /// (until it publishes the object's slot): callers fall back to [`pin`](Self::pin), which
-    /// returns the value of whichever pin won.
+    /// Both flavours read the header's `strong` word, next to the value: in `unsync` the count,
+    /// which reaches 0 at the instant of death; in `sync` a flag that the last drop of a pinned
+    /// object clears just before the instant of death and publishes with it. (If an upgrade
+    /// beats that drop, the object lives on with the flag cleared: this then reads `None` for
+    /// a live object, and callers fall back to [`pin`](Self::pin), which checks the slot.)
     #[inline]
     pub fn get(&self) -> Option<&T> {
-        if F::SYNC {
-            // SAFETY: `word` holds the null slot or this object's slot; slots are never freed.
-            let slot = unsafe { &*self.word.load(Ordering::Acquire) };
-            // The count alone: a pinned object's slot keeps its version until the last unpin
-            // (see `unpin`), and the null slot's count is always 0.
-            if word::count(slot.word.load(Ordering::Acquire)) == 0 {
-                return None;
-            }
-            // The object's slot is stored in `word` only after `header` (release, acquired
-            // above), so the header is the pinned one here.
-            let header = self.header.load(Ordering::Relaxed);
-            debug_assert!(!header.is_null());
-            // SAFETY: the header is pinned by this handle until it is dropped, which keeps the
-            // header and its value allocated and the value in place.
-            return Some(unsafe { &(*header).value });
-        }
-        let header = self.header.load(Ordering::Relaxed);
+        let header = self.header.load(Ordering::Acquire);
         if header.is_null() {
             return None;
         }
-        // SAFETY: the pinned header stays allocated while this handle lives. An unsync
-        // object's count lives in its header and reaches 0 at the instant of death: one load
-        // next to the value, no slot.
+        // SAFETY: the pinned header stays allocated while this handle lives.
         if unsafe { (*header).meta.strong.load(Ordering::Relaxed) } == 0 {
             return None;
         }
-        // SAFETY: as above: pinned by this handle.
+        // SAFETY: a non-null header is pinned by this handle until it is dropped, which keeps
+        // the header and its value allocated and the value in place.
         Some(unsafe { &(*header).value })
     }
 
@@ -362,10 +331,6 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
             // Another thread pinned first: give this pin back (the object is alive, held by
             // `obj`, so this is never the last pin of a dead object).
             drop(mem::ManuallyDrop::into_inner(pin));
-        } else {
-            // Publish the slot to the `sync` fast path, after the header (see `get`).
-            self.word
-                .store(ptr::from_ref(self.slot).cast_mut(), Ordering::Release);
         }
         self.pinned_value().expect("pinned just now")
     }

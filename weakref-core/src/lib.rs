@@ -39,9 +39,9 @@
 //! good, and the slot is reused by later objects; a slot whose versions run out is retired.
 //! When an object dies: (1) every weak handle reads dead and the callbacks pending at that
 //! instant are taken, (2) the value is dropped, (3) the callbacks run, newest registered first,
-//! (4) the slot is freed. When a proxy pins the storage, (2) and (4) wait for the last pin,
-//! which drops the value and then frees the slot. Deaths caused while another is processed on
-//! the same thread are queued, so long chains die without deep recursion.
+//! (4) the slot is freed. When a proxy pins the storage, (2) waits for the last pin. Deaths
+//! caused while another is processed on the same thread are queued, so long chains die without
+//! deep recursion.
 //!
 //! Memory: a slot is 24 bytes and lives forever (the first 2^20 are a static array that costs
 //! address space only until used); an object's storage is freed at its death. Each thread keeps

@@ -22,8 +22,10 @@ use crate::table::{self, Slot, NULL_SLOT};
 #[repr(C)]
 pub(crate) struct Meta {
     /// The strong count of an unsync object (the sync count lives in the slot's word, where
-    /// one compare-and-swap decides an upgrade racing the last drop). Unused in sync. First, at
-    /// the header's address, as `Rc` keeps its count.
+    /// one compare-and-swap decides an upgrade racing the last drop). In sync: 1 while alive, 0
+    /// once the last drop of a pinned object announced its death (`flavor::sub_strong`). So a
+    /// pinned handle reads life here in both flavours: 0 means dead. First, at the header's
+    /// address, as `Rc` keeps its count.
     pub(crate) strong: AtomicU32,
     /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
     pub(crate) state: AtomicU32,
@@ -62,7 +64,7 @@ pub(crate) const PIN: u32 = 2;
 /// The object dies when its last `Obj` is dropped: every [`Weak`] and `WeakRef` to it reads
 /// dead from that instant, then the value is dropped, then the callbacks run (newest first), then
 /// its slot is freed for reuse. (A pinned storage, see `hooks::StoragePin`, defers the value's
-/// drop and the slot's free to the last pin.)
+/// drop to the last pin.)
 ///
 /// This is the generic type behind `weakref_core::unsync::Obj` and `weakref_core::sync::Obj`;
 /// use those names.
@@ -592,22 +594,15 @@ impl<T: 'static, F: Flavor> fmt::Debug for Weak<T, F> {
     }
 }
 
-/// What step 2 of a death did with the value.
-pub(crate) enum Released {
-    /// The value was dropped and the header freed (with the panic of `T`'s `Drop`, if any).
-    Dropped(Option<death::Payload>),
-    /// A pin holds the storage: the last unpin drops the value and frees the slot (so a pinned
-    /// handle's slot keeps the object's version for as long as it is pinned).
-    Pinned,
-}
-
 /// Drops the value of a dead object unless a proxy pins its storage, and frees the header when
-/// the value is dropped.
+/// the value is dropped. Returns the panic of `T`'s `Drop`, if any.
 ///
 /// # Safety
 /// `header` is the header of an object of type `T` whose death this thread processes (step 2);
 /// it is called once per object.
-pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(header: NonNull<Header<T>>) -> Released {
+pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(
+    header: NonNull<Header<T>>,
+) -> Option<death::Payload> {
     // SAFETY: the header stays allocated until its value is dropped, which only this call or
     // the last unpin does, decided by the `DEAD` bit below.
     let state = unsafe { &header.as_ref().meta.state };
@@ -619,11 +614,11 @@ pub(crate) unsafe fn release_value<T: 'static, F: Flavor>(header: NonNull<Header
         flavor::state_add::<F>(state, DEAD)
     };
     if prev >= PIN {
-        // The last pinning handle drops the value and frees the slot.
-        return Released::Pinned;
+        // The last pinning handle drops the value.
+        return None;
     }
     // SAFETY: dead and unpinned: nobody else can reach the value any more.
-    Released::Dropped(unsafe { destroy(header) })
+    unsafe { destroy(header) }
 }
 
 /// Drops the value and frees the header, returning the panic of `T`'s `Drop`, if any.

@@ -481,7 +481,7 @@ pub(crate) fn alloc_slot() -> NewSlot {
     NewSlot { idx, slot, version }
 }
 
-/// Step 4 of a death (or the last unpin of a pinned dead object): bumps the slot's version
+/// Step 4 of a death: bumps the slot's version
 /// (every handle is now stale for good) and puts the slot up for reuse, or retires it when its
 /// versions are used up. The slot's count is zero and its record list was taken, so no other
 /// thread writes to it any more.

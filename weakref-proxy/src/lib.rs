@@ -44,9 +44,7 @@
 //! are per handle: a `Clone`, like every handle `Proxy::new` returns, starts unpinned. Prefer
 //! `with` for short-lived access where the timing of `Drop` matters (files, locks), and drop
 //! pinning handles promptly. [`Obj::try_unwrap`](weakref_core::generic::Obj::try_unwrap)
-//! refuses while the storage is pinned. A dead object's slot, too, is reused only after its
-//! last pinning handle is gone (that is what lets a pinned `Deref` check life with one load),
-//! so a leaked pinning handle (`mem::forget`) leaks the value and one slot.
+//! refuses while the storage is pinned.
 //!
 //! ```
 //! use std::cell::Cell;

@@ -1,6 +1,6 @@
 //! The extension point's pins: `StoragePin` and `LazyPin` keep the value's storage past the
-//! death, read dead at the death instant, and keep the object's slot (and so its version) until
-//! the last pin goes, which then drops the value and frees the slot.
+//! death and read dead at the death instant, also after the slot went to a new object; the last
+//! pin drops the value.
 
 macro_rules! flavour_tests {
     ($flavour:ident) => {
@@ -39,24 +39,23 @@ macro_rules! flavour_tests {
             }
 
             #[test]
-            fn a_pinned_dead_object_keeps_its_slot_until_the_last_pin() {
+            fn a_pinned_dead_object_frees_its_slot_at_death_and_its_pins_stay_dead() {
                 let obj = Obj::new(1u32);
                 let weak = Obj::downgrade(&obj);
                 let lazy = LazyPin::new(&weak);
                 lazy.pin(&obj);
                 let storage = StoragePin::new(&obj);
                 drop(obj);
-                // New objects on this thread would take the freed slot first: none may while
-                // the storage is pinned, so the pinned handles' slot keeps its version.
+                assert!(!slot_holds_version(&weak), "the slot is freed at death");
+                // New objects on this thread take the freed slot first: its next occupant
+                // never makes the pins read alive.
                 let others: Vec<_> = (0..scaled(256, 16) as u32).map(Obj::new).collect();
                 assert!(others.iter().all(|o| Obj::downgrade(o) != weak));
-                assert!(slot_holds_version(&weak));
-                assert!(lazy.get().is_none() && !storage.is_alive());
+                assert!(lazy.get().is_none() && !lazy.is_alive() && !storage.is_alive());
+                assert_eq!(*lazy.pinned_value().unwrap(), 1);
                 drop(lazy);
-                assert!(slot_holds_version(&weak), "one pin is left");
-                assert_eq!(*storage.get(), 1);
+                assert_eq!(*storage.get(), 1, "one pin is left");
                 drop(storage);
-                assert!(!slot_holds_version(&weak), "the last unpin frees the slot");
                 assert!(weak.upgrade().is_none());
             }
 
@@ -93,6 +92,45 @@ macro_rules! flavour_tests {
                     assert!(pin.get().is_none());
                     assert_eq!(*pin.pinned_value().unwrap(), i);
                 }
+            }
+
+            #[test]
+            fn counts_and_try_unwrap_see_only_real_references_after_a_pin() {
+                let obj = Obj::new(String::from("v"));
+                let weak = Obj::downgrade(&obj);
+                let pin = LazyPin::new(&weak);
+                pin.pin(&obj);
+                let second = obj.clone();
+                assert_eq!(Obj::strong_count(&obj), 2);
+                assert_eq!(weak.strong_count(), 2);
+                drop(second);
+                assert_eq!(Obj::strong_count(&obj), 1);
+                let obj = Obj::try_unwrap(obj).expect_err("refused while pinned");
+                drop(pin);
+                assert_eq!(Obj::strong_count(&obj), 1);
+                assert_eq!(Obj::try_unwrap(obj).ok().as_deref(), Some("v"));
+                assert!(weak.upgrade().is_none());
+            }
+
+            #[test]
+            fn a_pinned_object_dies_with_its_last_real_reference() {
+                let log = Log::new();
+                let obj = Obj::new(Tracked::new(&log, "p"));
+                let weak = Obj::downgrade(&obj);
+                let pin = LazyPin::new(&weak);
+                pin.pin(&obj);
+                let upgraded = weak.upgrade().unwrap();
+                drop(obj);
+                assert!(
+                    pin.get().is_some() && weak.is_alive(),
+                    "one real reference left"
+                );
+                drop(upgraded);
+                assert!(pin.get().is_none() && !weak.is_alive());
+                assert!(weak.upgrade().is_none());
+                assert_eq!(log.events(), Vec::<String>::new());
+                drop(pin);
+                log.assert_dropped_once(&["p"]);
             }
 
             #[test]

@@ -195,3 +195,34 @@ fn two_threads_pin_one_handle_at_once() {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
 }
+
+/// A pinned `Deref` reads life from the object's header, which the last drop of a pinned object
+/// marks dead before the instant of death. So a thread that saw the death through a `Weak` finds
+/// the proxy dead too, and a thread holding a strong reference always dereferences, even while
+/// the last drop it raced announces the death and then takes it back.
+#[test]
+fn a_pinned_deref_agrees_with_a_weak_and_never_fails_while_held() {
+    quiet_dead_panics();
+    model(|| {
+        let (obj, drops) = counted();
+        let weak = Obj::downgrade(&obj);
+        let p = Arc::new(Proxy::new(&obj));
+        assert_eq!(p.payload, 42); // pinned before the race
+        let q = Arc::clone(&p);
+        let observer = thread::spawn(move || match weak.upgrade() {
+            Some(strong) => {
+                assert!(use_through_deref(&q), "a held object's proxy read dead");
+                drop(strong);
+            }
+            None => assert!(
+                !use_through_deref(&q),
+                "the proxy read alive after a Weak saw the death"
+            ),
+        });
+        drop(obj);
+        observer.join().unwrap();
+        assert!(!use_through_deref(&p));
+        drop(p);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
