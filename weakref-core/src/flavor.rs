@@ -163,19 +163,15 @@ pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
 #[inline]
 pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
     if F::SYNC {
-        let word = &meta.slot.word;
-        if word.load(Ordering::Relaxed) & word::PINNED != 0 {
-            return drop_pinned(meta);
-        }
-        let prev = word.fetch_sub(1, Ordering::Release);
+        let prev = meta.slot.word.fetch_sub(1, Ordering::Release);
         if word::count(prev) == 1 {
             // Not pinned: a pinned object's guard keeps its count above this drop's.
             fence(Ordering::Acquire);
             return true;
         }
         if prev & word::PINNED != 0 && word::real_count(prev) == 1 {
-            // Pinned after the load above, and this was the last real reference: the guard is
-            // all that is left, so the death falls to this thread.
+            // The last real reference of a pinned object: the guard is all that is left, and
+            // the death falls to this thread (unless an upgrade takes it over).
             return reacquire_and_drop_pinned(meta.slot, prev);
         }
         false
@@ -217,8 +213,8 @@ fn drop_pinned(meta: &Meta) -> bool {
     }
 }
 
-/// Sync: a drop left a pinned object with its guard only (it was pinned between that drop's
-/// check and its decrement). This thread no longer holds a reference and must not touch the
+/// Sync: a drop left a pinned object with its guard only (it dropped the last real reference
+/// with a plain decrement). This thread no longer holds a reference and must not touch the
 /// header, which another thread could kill and free meanwhile; it takes a reference back
 /// through the slot (an upgrade from the guard) and drops it the pinned way, unless an upgrade
 /// already took over the death (or completed it).
