@@ -160,22 +160,36 @@ pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
 }
 
 /// Drops one strong reference; true when it was the last one (the instant of death).
+///
+/// Takes the object's `Meta` as a pointer, not a reference: once this thread's reference is
+/// given up, another thread may complete the death and free the header while this call is still
+/// running, so the header is only read before that (or while a reference is held again).
+///
+/// # Safety
+/// `meta` is the `Meta` of a live object of this flavour, and the caller gives up one strong
+/// reference to it.
 #[inline]
-pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
+pub(crate) unsafe fn sub_strong<F: Flavor>(meta: NonNull<Meta>) -> bool {
     if F::SYNC {
-        let prev = meta.slot.word.fetch_sub(1, Ordering::Release);
-        if word::count(prev) == 1 {
-            // Not pinned: a pinned object's guard keeps its count above this drop's.
+        // SAFETY: the caller's reference keeps the header alive until the decrement below.
+        let slot = unsafe { meta.as_ref() }.slot;
+        let prev = slot.word.fetch_sub(1, Ordering::Release);
+        // The low half is `PINNED | count`; compared whole, without masking.
+        if prev as u32 == 1 {
+            // The last reference of an object never pinned (a pinned object's guard keeps its
+            // count above this drop's).
             fence(Ordering::Acquire);
             return true;
         }
-        if prev & word::PINNED != 0 && word::real_count(prev) == 1 {
+        if prev as u32 == (word::PINNED | 2) as u32 {
             // The last real reference of a pinned object: the guard is all that is left, and
             // the death falls to this thread (unless an upgrade takes it over).
-            return reacquire_and_drop_pinned(meta.slot, prev);
+            return reacquire_and_drop_pinned(slot, prev);
         }
         false
     } else {
+        // SAFETY: an unsync object is only touched by this thread, so nobody frees it meanwhile.
+        let meta = unsafe { meta.as_ref() };
         let prev = meta.strong.load(Ordering::Relaxed);
         meta.strong.store(prev - 1, Ordering::Relaxed);
         if prev == 1 {
@@ -186,40 +200,54 @@ pub(crate) fn sub_strong<F: Flavor>(meta: &Meta) -> bool {
     }
 }
 
-/// Sync: drops a strong reference to a pinned object (the caller holds it). The drop of the
-/// last real reference marks the header dead (its `strong` to 0), then takes the count from the
-/// guard plus this reference straight to 0: the instant of death, which publishes the mark with
-/// it, so a pinned handle (`hooks::LazyPin`, which reads life from the header) never reads
-/// alive after someone saw the death. The mark is never taken back: if an upgrade beats the
-/// compare-and-swap, the object lives on marked, and pinned handles take their slow path (which
-/// checks the slot) until it dies.
+/// Sync: drops a strong reference to a pinned object, which the caller holds. The drop of the
+/// last real reference marks the header dead (its `strong` to 0) and then takes the count from
+/// the guard plus this reference straight to 0: the instant of death, which publishes the mark
+/// with it, so a pinned handle (`hooks::LazyPin`, which reads life from the header) never reads
+/// alive after someone saw the death. If an upgrade beats that compare-and-swap, the mark is
+/// taken back while this thread still holds its reference (so before its release, which orders
+/// it before any later mark), and the loop drops the reference as a plain one.
 #[cold]
-fn drop_pinned(meta: &Meta) -> bool {
-    let word = &meta.slot.word;
-    let mut current = word.load(Ordering::Relaxed);
+fn drop_pinned(meta: NonNull<Meta>, slot: &Slot) -> bool {
+    // Called only before the successful compare-and-swap that ends this function.
+    let strong = |value: u32| {
+        // SAFETY: this thread holds a strong reference until that compare-and-swap, so the
+        // header is alive.
+        unsafe { meta.as_ref() }
+            .strong
+            .store(value, Ordering::Relaxed);
+    };
+    // Acquire: a reference dropped by another thread's `drop_pinned` was released after that
+    // thread took its mark back, and this thread's mark must come after that.
+    let mut current = slot.word.load(Ordering::Acquire);
     loop {
         let last = word::real_count(current) == 1;
         let next = if last {
-            // Still holding this reference, so the header is alive.
-            meta.strong.store(0, Ordering::Relaxed);
+            strong(0);
             word::pack(word::version(current), 0)
         } else {
             current - 1
         };
-        match word.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed) {
+        match slot
+            .word
+            .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => return last,
-            Err(actual) => current = actual,
+            Err(actual) => {
+                if last {
+                    strong(1);
+                }
+                current = actual;
+            }
         }
     }
 }
 
 /// Sync: a drop left a pinned object with its guard only (it dropped the last real reference
-/// with a plain decrement). This thread no longer holds a reference and must not touch the
-/// header, which another thread could kill and free meanwhile; it takes a reference back
-/// through the slot (an upgrade from the guard) and drops it the pinned way, unless an upgrade
-/// already took over the death (or completed it).
-///
-/// `prev` is the word before this thread's decrement.
+/// with a plain decrement; `prev` is the word before it). This thread no longer holds a
+/// reference and must not touch the header, which another thread could kill and free
+/// meanwhile; it takes a reference back through the slot (an upgrade from the guard) and drops
+/// it the pinned way, unless an upgrade already took over the death (or completed it).
 #[cold]
 fn reacquire_and_drop_pinned(slot: &Slot, prev: u64) -> bool {
     let guard_only = prev - 1;
@@ -237,13 +265,9 @@ fn reacquire_and_drop_pinned(slot: &Slot, prev: u64) -> bool {
             Ordering::Acquire,
             Ordering::Relaxed,
         ) {
-            Ok(_) => {
-                // SAFETY: this thread holds a real reference again, so the slot's object is
-                // alive and its allocation (which starts with its `Meta`) stays allocated until
-                // `drop_pinned` gives the reference up, after its last use of `meta`.
-                let meta = unsafe { live_meta(slot).as_ref() };
-                return drop_pinned(meta);
-            }
+            // This thread holds a real reference again, so the object is alive and its `Meta`
+            // (at the start of its allocation) is allocated until `drop_pinned` gives it up.
+            Ok(_) => return drop_pinned(live_meta(slot), slot),
             Err(actual) => current = actual,
         }
     }
@@ -347,7 +371,9 @@ pub(crate) fn weak_strong_count<F: Flavor>(slot: &Slot, version: u32) -> usize {
         return 0;
     }
     if F::SYNC {
-        return word::real_count(current) as usize;
+        // With its guard only, a pinned object is still alive (its last drop is completing the
+        // death, or an upgrade will take it over): it counts as one, as everywhere else.
+        return word::real_count(current).max(1) as usize;
     }
     match NonNull::new(slot.ptr.load(Ordering::Relaxed).cast::<Meta>()) {
         // SAFETY: as in `try_upgrade`: the live unsync object's allocation, on its own thread.

@@ -229,7 +229,7 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// first time it hands out `&T` and keeps it pinned until the handle is dropped.
 ///
 /// [`get`](LazyPin::get) is the fast path (the value, when pinned and alive: the pin, then the
-/// count in the header (`unsync`) or the slot's word (`sync`), and a compare);
+/// header's `strong` word, next to the value: the count in `unsync`, the life flag in `sync`);
 /// [`pin`](LazyPin::pin) takes the pin once. In `sync`, racing first pins are resolved by a
 /// compare-and-swap: one pin stays, the others are given back.
 ///
@@ -278,8 +278,8 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     /// Both flavours read the header's `strong` word, next to the value: in `unsync` the count,
     /// which reaches 0 at the instant of death; in `sync` a flag that the last drop of a pinned
     /// object clears just before the instant of death and publishes with it. (If an upgrade
-    /// beats that drop, the object lives on with the flag cleared: this then reads `None` for
-    /// a live object, and callers fall back to [`pin`](Self::pin), which checks the slot.)
+    /// beats that drop, the drop sets the flag back; meanwhile this may read `None` for a live
+    /// object, and callers fall back to [`pin`](Self::pin), which checks the slot.)
     #[inline]
     pub fn get(&self) -> Option<&T> {
         let header = self.header.load(Ordering::Acquire);

@@ -345,7 +345,8 @@ impl<T: 'static, F: Flavor> Clone for Obj<T, F> {
 impl<T: 'static, F: Flavor> Drop for Obj<T, F> {
     #[inline]
     fn drop(&mut self) {
-        if flavor::sub_strong::<F>(self.meta()) {
+        // SAFETY: `self` is a strong reference to a live object, given up here.
+        if unsafe { flavor::sub_strong::<F>(self.ptr.cast::<Meta>()) } {
             // SAFETY: that was the last strong reference: the object is dead and this thread
             // owns the rest of its death.
             unsafe { death::die::<T, F>(self.ptr) };

@@ -197,9 +197,10 @@ fn two_threads_pin_one_handle_at_once() {
 }
 
 /// A pinned `Deref` reads life from the object's header, which the last drop of a pinned object
-/// marks dead before the instant of death. So a thread that saw the death through a `Weak` finds
-/// the proxy dead too, and a thread holding a strong reference always dereferences, even while
-/// the last drop it raced announces the death and then takes it back.
+/// marks dead before the instant of death. So a thread that saw the death through a `Weak`
+/// (`is_alive` or `upgrade`) finds the proxy dead too and never sees the object alive again,
+/// and a thread holding a strong reference always dereferences, even while the last drop it
+/// raced marks the death and then takes the mark back.
 #[test]
 fn a_pinned_deref_agrees_with_a_weak_and_never_fails_while_held() {
     quiet_dead_panics();
@@ -209,15 +210,19 @@ fn a_pinned_deref_agrees_with_a_weak_and_never_fails_while_held() {
         let p = Arc::new(Proxy::new(&obj));
         assert_eq!(p.payload, 42); // pinned before the race
         let q = Arc::clone(&p);
-        let observer = thread::spawn(move || match weak.upgrade() {
-            Some(strong) => {
-                assert!(use_through_deref(&q), "a held object's proxy read dead");
-                drop(strong);
+        let observer = thread::spawn(move || {
+            if !weak.is_alive() {
+                assert!(
+                    weak.upgrade().is_none(),
+                    "upgraded after is_alive read dead"
+                );
+                assert!(
+                    !use_through_deref(&q),
+                    "the proxy read alive after is_alive read dead"
+                );
+                return;
             }
-            None => assert!(
-                !use_through_deref(&q),
-                "the proxy read alive after a Weak saw the death"
-            ),
+            observe_through_upgrade(&weak, &q);
         });
         drop(obj);
         observer.join().unwrap();
@@ -225,4 +230,18 @@ fn a_pinned_deref_agrees_with_a_weak_and_never_fails_while_held() {
         drop(p);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
+}
+
+/// Upgrades `weak`: a held object's proxy dereferences; a dead one's does not.
+fn observe_through_upgrade(weak: &weakref_core::sync::Weak<Counted>, q: &Proxy<Counted>) {
+    match weak.upgrade() {
+        Some(strong) => {
+            assert!(use_through_deref(q), "a held object's proxy read dead");
+            drop(strong);
+        }
+        None => assert!(
+            !use_through_deref(q),
+            "the proxy read alive after a Weak saw the death"
+        ),
+    }
 }
