@@ -86,6 +86,18 @@ pub(crate) mod word {
         (word & PINNED) >> 31
     }
 
+    /// Whether `word`'s count reached [`MAX_COUNT`]. The count stays below `2 * MAX_COUNT`, so
+    /// that is its bit of `MAX_COUNT` (one test, no mask).
+    pub(crate) const fn over_limit(word: u64) -> bool {
+        word & MAX_COUNT != 0
+    }
+
+    /// Whether `word`'s count is 0 (dead). A pinned object's guard keeps its count above 0, so
+    /// the low half, `PINNED | count`, is 0 exactly then (one test, no mask).
+    pub(crate) const fn is_zero_count(word: u64) -> bool {
+        word as u32 == 0
+    }
+
     /// Real strong references: the count without the guard.
     pub(crate) const fn real_count(word: u64) -> u64 {
         count(word) - guard(word)
@@ -154,7 +166,7 @@ pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
         meta.strong.store(prev + 1, Ordering::Relaxed);
         u64::from(prev)
     };
-    if word::count(prev) >= word::MAX_COUNT {
+    if word::over_limit(prev) {
         count_overflow();
     }
 }
@@ -288,14 +300,14 @@ pub(crate) fn try_upgrade<F: Flavor>(slot: &Slot, version: u32) -> Option<NonNul
     if F::SYNC {
         let mut current = slot.word.load(Ordering::Relaxed);
         loop {
-            if word::version(current) != version || word::count(current) == 0 {
+            if word::version(current) != version || word::is_zero_count(current) {
                 // Seeing the death synchronizes with it: what the dying thread did before its
                 // instant of death (a pinned object's header marked dead, see `sub_strong`) is
                 // visible from here on. (No cost on the hit path.)
                 fence(Ordering::Acquire);
                 return None;
             }
-            if word::count(current) >= word::MAX_COUNT {
+            if word::over_limit(current) {
                 count_overflow();
             }
             match slot.word.compare_exchange_weak(
