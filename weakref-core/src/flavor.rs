@@ -76,9 +76,9 @@ pub(crate) mod word {
     /// Mask of the strong count in a slot's word.
     pub(crate) const COUNT_MASK: u64 = (1 << 31) - 1;
     /// `sync` only: set, together with one extra count (the guard), when the object's storage
-    /// is first pinned, and kept until the death. With the guard, no drop takes the count to
-    /// zero: the drop of the last real reference sees 2 and then kills the object with a
-    /// compare-and-swap from 1 after marking its header dead (see `sub_strong`).
+    /// is first pinned, and kept until the death. With the guard, no plain decrement takes the
+    /// count to zero: the death of a pinned object is always `drop_pinned`'s compare-and-swap
+    /// from guard + 1 to 0, after it marked the header dead.
     pub(crate) const PINNED: u64 = 1 << 31;
 
     /// The extra count a pinned object carries (its guard).
@@ -128,7 +128,7 @@ pub(crate) fn count_overflow() -> ! {
 // Where the strong count lives. `sync`: in the slot's word (`version << 32 | count`), so that
 // one compare-and-swap decides an upgrade racing the last drop; the header's `strong` is then
 // 1 while the object lives and 0 once its death is announced (pinned objects only, see
-// `sub_strong`), which is what pinned handles read. `unsync`: in the object's
+// `drop_pinned`), which is what pinned handles read. `unsync`: in the object's
 // `Meta` (like `Rc`), while the slot's word reads `version << 32 | 1` alive and
 // `version << 32 | 0` dead; clone and drop then never touch the table, and an upgrade only reads
 // the slot. One thread owns every handle of an unsync object, so its counts use plain loads and
@@ -302,7 +302,7 @@ pub(crate) fn try_upgrade<F: Flavor>(slot: &Slot, version: u32) -> Option<NonNul
         loop {
             if word::version(current) != version || word::is_zero_count(current) {
                 // Seeing the death synchronizes with it: what the dying thread did before its
-                // instant of death (a pinned object's header marked dead, see `sub_strong`) is
+                // instant of death (a pinned object's header marked dead, see `drop_pinned`) is
                 // visible from here on. (No cost on the hit path.)
                 fence(Ordering::Acquire);
                 return None;

@@ -149,7 +149,7 @@ pub mod __testing {
     }
 
     /// Whether the slot `weak` names still carries `weak`'s version: true from the object's
-    /// creation until its slot is freed (at the end of its death, or at its last unpin).
+    /// creation until its slot is freed at the end of its death.
     pub fn slot_holds_version<T: 'static, F: crate::flavor::Flavor>(
         weak: &crate::generic::Weak<T, F>,
     ) -> bool {

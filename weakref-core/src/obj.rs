@@ -23,7 +23,7 @@ use crate::table::{self, Slot, NULL_SLOT};
 pub(crate) struct Meta {
     /// The strong count of an unsync object (the sync count lives in the slot's word, where
     /// one compare-and-swap decides an upgrade racing the last drop). In sync: 1 while alive, 0
-    /// once the last drop of a pinned object announced its death (`flavor::sub_strong`). So a
+    /// once the last drop of a pinned object announced its death (`flavor::drop_pinned`). So a
     /// pinned handle reads life here in both flavours: 0 means dead. First, at the header's
     /// address, as `Rc` keeps its count.
     pub(crate) strong: AtomicU32,

@@ -481,10 +481,9 @@ pub(crate) fn alloc_slot() -> NewSlot {
     NewSlot { idx, slot, version }
 }
 
-/// Step 4 of a death: bumps the slot's version
-/// (every handle is now stale for good) and puts the slot up for reuse, or retires it when its
-/// versions are used up. The slot's count is zero and its record list was taken, so no other
-/// thread writes to it any more.
+/// Step 4 of a death: bumps the slot's version (every handle is now stale for good) and puts
+/// the slot up for reuse, or retires it when its versions are used up. The slot's count is zero
+/// and its record list was taken, so no other thread writes to it any more.
 #[inline]
 pub(crate) fn free_slot(idx: u32, slot: &Slot) {
     let version = word::version(slot.word.load(Ordering::Relaxed));

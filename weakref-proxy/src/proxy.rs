@@ -195,7 +195,7 @@ impl<T: 'static, F: Flavor> Deref for Proxy<T, F> {
     #[inline]
     fn deref(&self) -> &T {
         match self.pin.get() {
-            // The pinned handle's fast path: the pin and one liveness compare, no table lookup.
+            // The pinned handle's fast path: the pin and the header's life word, no slot read.
             Some(value) => value,
             None => self.deref_slow(),
         }

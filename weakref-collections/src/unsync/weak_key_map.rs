@@ -32,7 +32,8 @@ use crate::raw::Identity;
 /// ```
 ///
 /// A value that holds its own key (an `Obj<K>`) keeps that key alive forever, as in Python:
-/// the entry then never goes away by itself. Hold a [`Weak`](weakref_core::unsync::Weak) in the value instead.
+/// the entry then never goes away by itself. Hold a [`Weak`](weakref_core::unsync::Weak) in the
+/// value instead.
 pub struct WeakKeyMap<K: 'static, V> {
     table: Table<(), V, K>,
 }
