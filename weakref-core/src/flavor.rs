@@ -8,7 +8,7 @@
 use std::ptr::NonNull;
 
 use crate::obj::Meta;
-use crate::primitive::{fence, AtomicU32, Ordering};
+use crate::primitive::{fence, update_unsync, AtomicU32, Ordering};
 use crate::table::Slot;
 
 mod sealed {
@@ -162,9 +162,8 @@ pub(crate) fn add_strong<F: Flavor>(meta: &Meta) {
     let prev = if F::SYNC {
         meta.slot.word.fetch_add(1, Ordering::Relaxed)
     } else {
-        let prev = meta.strong.load(Ordering::Relaxed);
-        meta.strong.store(prev + 1, Ordering::Relaxed);
-        u64::from(prev)
+        // SAFETY: an unsync object's counts are only touched by its own thread.
+        u64::from(unsafe { update_unsync(&meta.strong, |count| count + 1) })
     };
     if word::over_limit(prev) {
         count_overflow();
@@ -200,11 +199,11 @@ pub(crate) unsafe fn sub_strong<F: Flavor>(meta: NonNull<Meta>) -> bool {
         }
         false
     } else {
-        // SAFETY: an unsync object is only touched by this thread, so nobody frees it meanwhile.
+        // SAFETY: an unsync object is only touched by this thread, so nobody frees it meanwhile
+        // (nor touches its counts).
         let meta = unsafe { meta.as_ref() };
-        let prev = meta.strong.load(Ordering::Relaxed);
-        meta.strong.store(prev - 1, Ordering::Relaxed);
-        if prev == 1 {
+        // SAFETY: as just said.
+        if unsafe { update_unsync(&meta.strong, |count| count - 1) } == 1 {
             mark_dead(meta.slot);
             return true;
         }
@@ -400,9 +399,8 @@ pub(crate) fn state_add<F: Flavor>(state: &AtomicU32, delta: u32) -> u32 {
     if F::SYNC {
         state.fetch_add(delta, Ordering::AcqRel)
     } else {
-        let prev = state.load(Ordering::Relaxed);
-        state.store(prev + delta, Ordering::Relaxed);
-        prev
+        // SAFETY: an unsync object's header is only touched by its own thread.
+        unsafe { update_unsync(state, |value| value + delta) }
     }
 }
 
@@ -412,8 +410,7 @@ pub(crate) fn state_sub<F: Flavor>(state: &AtomicU32, delta: u32) -> u32 {
     if F::SYNC {
         state.fetch_sub(delta, Ordering::AcqRel)
     } else {
-        let prev = state.load(Ordering::Relaxed);
-        state.store(prev - delta, Ordering::Relaxed);
-        prev
+        // SAFETY: an unsync object's header is only touched by its own thread.
+        unsafe { update_unsync(state, |value| value - delta) }
     }
 }
