@@ -29,7 +29,7 @@ pub(crate) struct Meta {
     pub(crate) strong: AtomicU32,
     /// `pins << 1 | DEAD`: how many proxy handles pin the storage, and whether the object died.
     pub(crate) state: AtomicU32,
-    /// This object's `Weak` bits (`version << 32 | slot index`), fixed for its life: a
+    /// This object's `Weak` bits (`version << 32 | slot key`), fixed for its life: a
     /// downgrade is this one load.
     pub(crate) handle: NonZeroU64,
     pub(crate) slot: &'static Slot,
@@ -39,7 +39,7 @@ impl Meta {
     /// The object's slot index.
     #[inline]
     pub(crate) fn idx(&self) -> u32 {
-        self.handle.get() as u32
+        table::idx_of(self.handle.get() as u32)
     }
 }
 
@@ -86,7 +86,7 @@ pub struct Obj<T: 'static, F: Flavor> {
 /// Variance and auto traits of `Weak`: covariant in `T`, owns no `T`, `!Send` by default.
 type WeakMarker<T, F> = (fn() -> T, F, *const ());
 
-/// A weak handle: just `(slot index, version)`, 8 bytes and `Copy`.
+/// A weak handle: just `(slot, version)`, 8 bytes and `Copy`.
 ///
 /// It keeps neither the object nor its storage alive, carries no callback and is not counted by
 /// `getweakrefcount`. A stale handle never upgrades to a later occupant of its slot.
@@ -102,8 +102,9 @@ type WeakMarker<T, F> = (fn() -> T, F, *const ());
 /// assert_eq!(std::mem::size_of::<Weak<i32>>(), 8);
 /// ```
 pub struct Weak<T: 'static, F: Flavor> {
-    /// `version << 32 | slot index`: one load gives both, and the version part is already the
-    /// slot word an upgrade looks for (a non-zero version makes the whole non-zero).
+    /// `version << 32 | slot key` (`table::key_of` the slot index): one load gives both, and
+    /// the version part is already the slot word an upgrade looks for (a non-zero version makes
+    /// the whole non-zero).
     bits: NonZeroU64,
     _marker: PhantomData<WeakMarker<T, F>>,
 }
@@ -443,7 +444,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// ```
     pub const fn new() -> Self {
         Weak {
-            bits: match NonZeroU64::new(word::pack(1, NULL_SLOT as u64)) {
+            bits: match NonZeroU64::new(word::pack(1, table::key_of(NULL_SLOT) as u64)) {
                 Some(bits) => bits,
                 None => unreachable!(),
             },
@@ -453,7 +454,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
 
     pub(crate) fn from_parts(idx: u32, version: u32) -> Self {
         Weak {
-            bits: NonZeroU64::new(word::pack(version, u64::from(idx)))
+            bits: NonZeroU64::new(word::pack(version, u64::from(table::key_of(idx))))
                 .filter(|_| version != 0)
                 .expect("live slots have non-zero versions"),
             _marker: PhantomData,
@@ -463,6 +464,12 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// The slot index of this handle (`NULL_SLOT` for `Weak::new()`).
     #[inline]
     pub(crate) fn idx(&self) -> u32 {
+        table::idx_of(self.key())
+    }
+
+    /// The key of this handle's slot (`table::key_of` its index).
+    #[inline]
+    fn key(&self) -> u32 {
         self.bits.get() as u32
     }
 
@@ -477,7 +484,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     pub(crate) fn slot(&self) -> &'static Slot {
         // SAFETY: `idx` is `NULL_SLOT` or comes from a slot the table handed out
         // (`from_parts` is only given those).
-        unsafe { table::table().slot(self.idx()) }
+        unsafe { table::table().slot_by_key(self.key()) }
     }
 
     /// A strong handle, if the object is still alive.
@@ -571,7 +578,7 @@ impl<T: 'static, F: Flavor> PartialOrd for Weak<T, F> {
 
 impl<T: 'static, F: Flavor> Ord for Weak<T, F> {
     fn cmp(&self, other: &Self) -> CmpOrdering {
-        (self.idx(), self.version()).cmp(&(other.idx(), other.version()))
+        (self.key(), self.version()).cmp(&(other.key(), other.version()))
     }
 }
 

@@ -165,6 +165,44 @@ impl SlotTable {
         unsafe { &*base.add(offset) }
     }
 
+    /// The slot of `key` ([`key_of`] its index).
+    ///
+    /// A static slot's key is its offset in `STATIC_SLOTS` in words, so the hot path (an
+    /// upgrade) reaches it with one compare and one scaled-index load; other keys go through
+    /// [`slot`](Self::slot).
+    ///
+    /// # Safety
+    /// `key` is the key of an index that [`slot`](Self::slot) accepts.
+    #[inline]
+    pub(crate) unsafe fn slot_by_key(&self, key: u32) -> &Slot {
+        #[cfg(not(weakref_loom))]
+        if (key as usize) < STATIC_LEN * KEY_SCALE {
+            // SAFETY: the key of static slot `i` is `i * KEY_SCALE`, and a slot is `KEY_SCALE`
+            // words: this is slot `i` of the array, in bounds and aligned.
+            return unsafe {
+                &*STATIC_SLOTS
+                    .as_ptr()
+                    .cast::<u64>()
+                    .add(key as usize)
+                    .cast::<Slot>()
+            };
+        }
+        // SAFETY: the caller's promise.
+        unsafe { self.slot_by_key_past_static(key) }
+    }
+
+    /// [`slot_by_key`](Self::slot_by_key) past the static slots: out of line, so that the
+    /// static path is straight code.
+    ///
+    /// # Safety
+    /// As for [`slot_by_key`](Self::slot_by_key).
+    #[cold]
+    #[inline(never)]
+    unsafe fn slot_by_key_past_static(&self, key: u32) -> &Slot {
+        // SAFETY: the caller's promise.
+        unsafe { self.slot(idx_of(key)) }
+    }
+
     /// The lock guarding the record list of slot `idx`.
     pub(crate) fn lock_for(&self, idx: u32) -> &Mutex<()> {
         &self.locks[idx as usize % N_LOCKS]
@@ -209,6 +247,25 @@ impl SlotTable {
         self.give_back(batch.into_iter());
         idx
     }
+}
+
+/// The size of a [`Slot`] in 8-byte words.
+const KEY_SCALE: usize = std::mem::size_of::<Slot>() / 8;
+const _: () = assert!(std::mem::size_of::<Slot>() == KEY_SCALE * 8);
+// Every key fits the handle's 32 bits.
+const _: () = assert!(INDEX_LIMIT * (KEY_SCALE as u64) <= u32::MAX as u64 + 1);
+
+/// The key of slot `idx`, which handles carry in place of the index: `idx` times the slot's
+/// size in words (see [`SlotTable::slot_by_key`]). Order-preserving and one-to-one.
+#[inline]
+pub(crate) const fn key_of(idx: u32) -> u32 {
+    idx * KEY_SCALE as u32
+}
+
+/// The index of slot `key` (the inverse of [`key_of`]).
+#[inline]
+pub(crate) const fn idx_of(key: u32) -> u32 {
+    key / KEY_SCALE as u32
 }
 
 /// A chunk of fresh slots.
