@@ -392,8 +392,9 @@ fn sync_groups(c: &mut Criterion) {
 
     // Two threads upgrade (and drop the result) at once, each cycling through 8 objects. Here the
     // two threads' objects are interleaved neighbours: 16 consecutive slots (ours; 24-byte slots,
-    // so every cache line holds slots of both threads) or 16 `Arc`s allocated back to back and
-    // sorted by address (std): false sharing, if any, shows here. Time per iteration is for both
+    // so every cache line holds slots of both threads) or 16 `Arc`s found back to back in memory
+    // (std, `adjacent_arcs`; the weakref crate's boxes are only allocated in a row): false sharing,
+    // if any, shows here. Time per iteration is for both
     // threads doing one upgrade each at once.
     let mut g = c.benchmark_group("sync/upgrade_2threads_neighbours");
     g.bench_function("ours", |b| {
@@ -411,9 +412,7 @@ fn sync_groups(c: &mut Criterion) {
         drop(objs);
     });
     g.bench_function("std", |b| {
-        let mut objs: Vec<Arc<u64>> = (0..2 * PER_THREAD as u64).map(Arc::new).collect();
-        objs.sort_by_key(|o| Arc::as_ptr(o) as usize);
-        let weaks: Vec<ArcWeak<u64>> = objs.iter().map(Arc::downgrade).collect();
+        let (objs, weaks) = adjacent_arcs();
         let wa: [ArcWeak<u64>; PER_THREAD] = std::array::from_fn(|k| weaks[2 * k].clone());
         let wb: [ArcWeak<u64>; PER_THREAD] = std::array::from_fn(|k| weaks[2 * k + 1].clone());
         b.iter_custom(|iters| two_threads(iters, &wa, &wb, |w| sink(w.upgrade())));
@@ -485,6 +484,31 @@ fn objects_by_slot() -> (Vec<sync::Obj<u64>>, Vec<SlotHandle>) {
         .collect();
     handles.sort_by_key(|&(slot, _)| slot);
     (objs, handles)
+}
+
+/// 256 live `Arc`s, and the weak handles of 16 of them that the allocator placed back to back
+/// (each at most 32 bytes after the previous: an `ArcInner<u64>` is 24 bytes), so that every cache
+/// line holds two or more of them, as 16 consecutive slots of ours do. `Arc`s allocated in a row
+/// are not always adjacent (the allocator reuses freed blocks first); without such a run, the
+/// nearest 16 by address, with a loud note.
+fn adjacent_arcs() -> (Vec<Arc<u64>>, Vec<ArcWeak<u64>>) {
+    let len = 2 * PER_THREAD;
+    let mut objs: Vec<Arc<u64>> = (0..256u64).map(Arc::new).collect();
+    objs.sort_by_key(|o| Arc::as_ptr(o) as usize);
+    let addr = |k: usize| Arc::as_ptr(&objs[k]) as usize;
+    let start = (0..=objs.len() - len)
+        .find(|&start| (start..start + len - 1).all(|k| addr(k + 1) - addr(k) <= 32))
+        .unwrap_or_else(|| {
+            eprintln!("note: no 16 back-to-back Arcs found; using the 16 nearest by address");
+            (0..=objs.len() - len)
+                .min_by_key(|&start| addr(start + len - 1) - addr(start))
+                .unwrap_or(0)
+        });
+    let weaks = objs[start..start + len]
+        .iter()
+        .map(Arc::downgrade)
+        .collect();
+    (objs, weaks)
 }
 
 /// The start of `len` handles with consecutive slot indices in `sorted`, if there is such a run.
