@@ -276,14 +276,14 @@ fn main() {
         2_000_000,
         Box::new(|n| {
             timed(n, |n| {
-                (0..n).for_each(|_| sink(black_box(&w).upgrade().map(|x| *x)))
+                (0..n).for_each(|_| sink(black_box(&w).upgrade().map_or(0, |x| *x)))
             })
         }),
         Box::new(|n| {
             timed(n, |n| {
                 (0..n).for_each(|_| {
                     let guard = weakref::pin();
-                    sink(black_box(r).get(&guard).copied());
+                    sink(black_box(r).get(&guard).map_or(0, |x| *x));
                 })
             })
         }),
