@@ -1,9 +1,10 @@
 //! The two flavours, `unsync` and `sync`, as type parameters of the one generic implementation.
 //!
 //! Everything in [`crate::generic`] is written once, generic over a [`Flavor`]. The flavours differ
-//! in three small things only: how the strong count in a slot's word is changed (plain loads and
-//! stores for one thread, read-modify-write atomics for many), whether the handles are `Send`
-//! and `Sync`, and whether callbacks must be `Send` (the [`SendIfSync`] bound).
+//! in three small things only: where the strong count lives and how it is changed (in the
+//! object's header with plain reads and writes for one thread, in the slot's word with
+//! read-modify-write atomics for many), whether the handles are `Send` and `Sync`, and whether
+//! callbacks must be `Send` (the [`SendIfSync`] bound).
 
 use std::ptr::NonNull;
 
@@ -131,8 +132,8 @@ pub(crate) fn count_overflow() -> ! {
 // `drop_pinned`), which is what pinned handles read. `unsync`: in the object's
 // `Meta` (like `Rc`), while the slot's word reads `version << 32 | 1` alive and
 // `version << 32 | 0` dead; clone and drop then never touch the table, and an upgrade only reads
-// the slot. One thread owns every handle of an unsync object, so its counts use plain loads and
-// stores of the same atomics.
+// the slot. One thread owns every handle of an unsync object, so its counts change by plain
+// (non-atomic) reads and writes of the same cells (`update_unsync`).
 
 /// `sync`: marks the live object as pinned (see `word::PINNED`). The caller holds a strong
 /// reference and has counted a pin in the header.

@@ -34,7 +34,7 @@
 //!
 //! # How it works
 //! Every object owns one slot of a global table of slots; a [`Weak`](unsync::Weak) is just the
-//! slot's index and version (8 bytes, `Copy`). Death takes the slot's count to zero, so every
+//! slot's key (its index, scaled) and version (8 bytes, `Copy`). Death takes the slot's count to zero, so every
 //! handle reads dead at one instant; freeing the slot bumps its version, so they stay stale for
 //! good, and the slot is reused by later objects; a slot whose versions run out is retired.
 //! When an object dies: (1) every weak handle reads dead and the callbacks pending at that

@@ -482,7 +482,7 @@ impl<T: 'static, F: Flavor> Weak<T, F> {
     /// The slot of this handle (for `Weak::new()`, the null slot, which reads dead forever).
     #[inline]
     pub(crate) fn slot(&self) -> &'static Slot {
-        // SAFETY: `idx` is `NULL_SLOT` or comes from a slot the table handed out
+        // SAFETY: the key is `NULL_SLOT`'s or that of a slot the table handed out
         // (`from_parts` is only given those).
         unsafe { table::table().slot_by_key(self.key()) }
     }
