@@ -27,7 +27,7 @@ use std::ptr::{self, NonNull};
 
 use crate::flavor::{self, word, Flavor, SendIfSync};
 use crate::obj::{self, Header, Obj, DEAD, PIN};
-use crate::primitive::{lock, AtomicPtr, Ordering};
+use crate::primitive::{lock, AtomicPtr, AtomicU32, Ordering};
 use crate::record;
 use crate::table;
 
@@ -246,7 +246,7 @@ fn alive_in(slot: &table::Slot, alive_base: u64) -> bool {
 /// assert_eq!(pin.pinned_value().map(String::as_str), Some("kept")); // the storage stays
 /// ```
 pub struct LazyPin<T: 'static, F: Flavor> {
-    /// The pinned header; null until the first `pin`.
+    /// The pinned header; [`unpinned`] until the first `pin`.
     header: AtomicPtr<Header<T>>,
     /// `version << 32 | 1` for the object's version.
     alive_base: u64,
@@ -262,11 +262,39 @@ unsafe impl<T: Send + Sync> Send for LazyPin<T, flavor::SyncFlavor> {}
 // SAFETY: as for `Send`; racing first pins are resolved by the compare-and-swap in `pin`.
 unsafe impl<T: Send + Sync> Sync for LazyPin<T, flavor::SyncFlavor> {}
 
+/// The life word an unpinned [`LazyPin`] points at in place of a header: it reads 0, as a dead
+/// header's `strong` does, so `get` reads life the same way pinned or not, with no null test on
+/// its fast path. Never written.
+#[cfg(not(weakref_loom))]
+static UNPINNED: AtomicU32 = AtomicU32::new(0);
+#[cfg(weakref_loom)]
+loom::lazy_static! {
+    static ref UNPINNED: AtomicU32 = AtomicU32::new(0);
+}
+
+/// What an unpinned [`LazyPin`] holds: the address of [`UNPINNED`], only ever compared with or
+/// read through [`life_word`], never as a `Header<T>`.
+fn unpinned<T>() -> *mut Header<T> {
+    let word: &'static AtomicU32 = &UNPINNED;
+    ptr::from_ref(word).cast_mut().cast::<Header<T>>()
+}
+
+/// The life word behind a [`LazyPin`]'s header pointer: a pinned header's `strong`, or
+/// [`UNPINNED`].
+///
+/// # Safety
+/// `header` is [`unpinned`] or a header that stays allocated for `'a`.
+unsafe fn life_word<'a, T>(header: *mut Header<T>) -> &'a AtomicU32 {
+    // SAFETY: `Header` and `Meta` are `repr(C)` with `meta`, then `strong`, first (asserted
+    // in obj.rs), so a header's address is its `strong`'s; `UNPINNED`'s is its own.
+    unsafe { &*header.cast::<AtomicU32>() }
+}
+
 impl<T: 'static, F: Flavor> LazyPin<T, F> {
     /// An unpinned pin for the object `weak` names.
     pub fn new(weak: &crate::generic::Weak<T, F>) -> Self {
         LazyPin {
-            header: AtomicPtr::new(std::ptr::null_mut()),
+            header: AtomicPtr::new(unpinned()),
             alive_base: alive_base(weak),
             slot: weak.slot(),
             _marker: PhantomData,
@@ -283,15 +311,13 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     #[inline]
     pub fn get(&self) -> Option<&T> {
         let header = self.header.load(Ordering::Acquire);
-        if header.is_null() {
+        // SAFETY: `unpinned()` or the pinned header, which stays allocated while this handle
+        // lives. Unpinned, the word reads 0: no value.
+        if unsafe { life_word(header) }.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        // SAFETY: the pinned header stays allocated while this handle lives.
-        if unsafe { (*header).meta.strong.load(Ordering::Relaxed) } == 0 {
-            return None;
-        }
-        // SAFETY: a non-null header is pinned by this handle until it is dropped, which keeps
-        // the header and its value allocated and the value in place.
+        // SAFETY: the word read non-zero, so `header` is a header, pinned by this handle until
+        // it is dropped, which keeps the header and its value allocated and the value in place.
         Some(unsafe { &(*header).value })
     }
 
@@ -299,7 +325,7 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
     pub fn pinned_value(&self) -> Option<&T> {
         let header = self.header.load(Ordering::Acquire);
         // SAFETY: as in `get`.
-        (!header.is_null()).then(|| unsafe { &*ptr::addr_of!((*header).value).cast::<T>() })
+        (header != unpinned()).then(|| unsafe { &*ptr::addr_of!((*header).value).cast::<T>() })
     }
 
     /// Whether the object is alive.
@@ -322,12 +348,10 @@ impl<T: 'static, F: Flavor> LazyPin<T, F> {
         }
         let pin = mem::ManuallyDrop::new(StoragePin::new(obj));
         let header = pin.header.as_ptr();
-        if let Err(_other) = self.header.compare_exchange(
-            ptr::null_mut(),
-            header,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
+        if let Err(_other) =
+            self.header
+                .compare_exchange(unpinned(), header, Ordering::AcqRel, Ordering::Acquire)
+        {
             // Another thread pinned first: give this pin back (the object is alive, held by
             // `obj`, so this is never the last pin of a dead object).
             drop(mem::ManuallyDrop::into_inner(pin));
@@ -342,9 +366,11 @@ impl<T: 'static, F: Flavor> Drop for LazyPin<T, F> {
     /// # Panics
     /// Propagates a panic of `T`'s `Drop` (unless already panicking).
     fn drop(&mut self) {
-        if let Some(header) = NonNull::new(self.header.load(Ordering::Acquire)) {
-            // SAFETY: a non-null header carries this handle's one pin, given up once here.
-            unsafe { unpin::<T, F>(header) };
+        let header = self.header.load(Ordering::Acquire);
+        if header != unpinned() {
+            // SAFETY: a header other than `unpinned()` carries this handle's one pin, given up
+            // once here (and it is never null).
+            unsafe { unpin::<T, F>(NonNull::new_unchecked(header)) };
         }
     }
 }
@@ -352,7 +378,7 @@ impl<T: 'static, F: Flavor> Drop for LazyPin<T, F> {
 impl<T: 'static, F: Flavor> fmt::Debug for LazyPin<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header = self.header.load(Ordering::Acquire);
-        if header.is_null() {
+        if header == unpinned() {
             f.write_str("LazyPin(unpinned)")
         } else {
             write!(f, "LazyPin({header:p})")

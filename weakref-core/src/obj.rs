@@ -45,6 +45,11 @@ impl Meta {
 
 // Freeing a header's storage without dropping it (`storage::dealloc`) skips nothing.
 const _: () = assert!(!mem::needs_drop::<Meta>());
+// A header's address is its `strong`'s (`hooks::LazyPin` reads life through it): `Header` and
+// `Meta` are `repr(C)` with these fields first, whatever `T`.
+const _: () = assert!(mem::offset_of!(Meta, strong) == 0);
+const _: () = assert!(mem::offset_of!(Header<u8>, meta) == 0);
+const _: () = assert!(mem::offset_of!(Header<[u64; 4]>, meta) == 0);
 
 /// The heap allocation of an object: bookkeeping first, the value last (so that a later
 /// unsizing cast to `Header<dyn Trait>` stays possible).
