@@ -396,9 +396,9 @@ fn sync_groups(c: &mut Criterion) {
     // Two threads upgrade (and drop the result) at once, each cycling through 8 objects. Here the
     // two threads' objects are interleaved neighbours: 16 consecutive slots (ours; 24-byte slots,
     // so every cache line holds slots of both threads) or 16 `Arc`s found back to back in memory
-    // (std, `adjacent_arcs`; the weakref crate's boxes are only allocated in a row): false sharing,
-    // if any, shows here. Time per iteration is for both
-    // threads doing one upgrade each at once.
+    // (std, `adjacent_arcs`; the weakref crate's boxes are only allocated in a row, and its reads
+    // write nothing): false sharing, if any, shows here. Time per iteration is for both threads
+    // doing one upgrade each at once.
     let mut g = c.benchmark_group("sync/upgrade_2threads_neighbours");
     g.bench_function("ours", |b| {
         let (objs, handles) = objects_by_slot();

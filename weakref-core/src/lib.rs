@@ -34,9 +34,10 @@
 //!
 //! # How it works
 //! Every object owns one slot of a global table of slots; a [`Weak`](unsync::Weak) is just the
-//! slot's key (its index, scaled) and version (8 bytes, `Copy`). Death takes the slot's count to zero, so every
-//! handle reads dead at one instant; freeing the slot bumps its version, so they stay stale for
-//! good, and the slot is reused by later objects; a slot whose versions run out is retired.
+//! slot's key (its index, scaled) and version (8 bytes, `Copy`). Death takes the slot's count to
+//! zero, so every handle reads dead at one instant; freeing the slot bumps its version, so they
+//! stay stale for good, and the slot is reused by later objects; a slot whose versions run out
+//! is retired.
 //! When an object dies: (1) every weak handle reads dead and the callbacks pending at that
 //! instant are taken, (2) the value is dropped, (3) the callbacks run, newest registered first,
 //! (4) the slot is freed. When a proxy pins the storage, (2) waits for the last pin. Deaths
